@@ -1,0 +1,1 @@
+"""Plain-Python core: conversations, extraction, prompts, attachments, export. No Qt here."""

@@ -1,0 +1,1 @@
+"""Persistence (SQLite). No Qt here."""

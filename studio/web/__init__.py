@@ -1,0 +1,1 @@
+"""QtWebEngine: the sandboxed artifact profile, URL scheme, interceptor and page."""
