@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent set-up: system libraries QtWebEngine needs (Debian/Ubuntu, when missing), a Python 3.12
+# virtual environment in .venv, and the project installed into it with its dev tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+    for c in "${PYTHON:-}" python3.12 python3.13 python3; do
+        [ -n "$c" ] || continue
+        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            command -v "$c"; return
+        fi
+    done
+    # pyenv installs that are not on PATH
+    for c in "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+        [ -x "$c" ] && { echo "$c"; return; }
+    done
+    return 1
+}
+
+if [ "$(uname -s)" = "Linux" ] && command -v apt-get >/dev/null 2>&1; then
+    pkgs="libnss3 libasound2 libegl1 libgl1 libgbm1 libfontconfig1 libxkbcommon0 libxkbfile1 libxcomposite1
+          libxdamage1 libxrandr2 libxtst6 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+          libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
+    missing=""
+    for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    if [ -n "$missing" ]; then
+        echo "Installing system libraries for QtWebEngine:$missing"
+        sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+        $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq $missing >/dev/null
+    fi
+fi
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+    py=$(find_python) || { echo "Artifacts Studio needs Python 3.12 or newer (python3.12 not found)." >&2; exit 1; }
+    echo "Creating .venv with $py"
+    rm -rf .venv
+    "$py" -m venv .venv
+fi
+stamp=.venv/.studio-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e '.[dev]'
+    touch "$stamp"
+fi

@@ -1,0 +1,30 @@
+"""Test-wide setup: headless Qt, throwaway per-user folders, the corpus location.
+
+The environment is set at import time, before any test module imports Qt.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+for _var in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+    os.environ[_var] = str(_TMP / _var.lower())
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("STUDIO_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """../shared/corpus (or $STUDIO_CORPUS_DIR); tests that need it skip where it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"the answer corpus is not at {CORPUS} (set STUDIO_CORPUS_DIR)")
+    return CORPUS

@@ -1,0 +1,18 @@
+"""The artifact contract given to the model."""
+
+from studio.core.prompts import system_prompt
+
+
+def test_default_prompt_asks_for_one_self_contained_html_block() -> None:
+    text = system_prompt()
+    assert "exactly one ```html code block" in text
+    assert "Never split it" in text
+    assert "Do not load scripts" in text  # no network without the offline pack
+    assert 'fetch("data/<file name>")' in text
+
+
+def test_libraries_and_extra_instructions_are_configurable() -> None:
+    text = system_prompt(["Chart.js 4.4.1", "three.js r160"], extra="Answer in French.")
+    assert "Chart.js 4.4.1, three.js r160" in text
+    assert "Do not load scripts" not in text
+    assert text.endswith("Answer in French.")
