@@ -15,7 +15,7 @@ from studio.core.attachments import Attachment, AttachmentError, compose_user_me
 from studio.core.extract import Extraction, StreamingExtractor, extract
 from studio.core.prompts import system_prompt
 from studio.core.standalone import standalone_html
-from studio.engine.base import Chunk, ChatMessage, EngineError, GenerationParams, ModelLoadError
+from studio.engine.base import ChatMessage, Chunk, EngineError, GenerationParams, ModelLoadError
 
 log = logging.getLogger("studio.cli")
 
