@@ -1,0 +1,71 @@
+"""Export an artifact version as one standalone .html that works offline.
+
+Attached data files the artifact reads with ``fetch("data/<name>")`` are embedded (base64) and a
+tiny fetch shim, placed before any of the page's own scripts, serves them from memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+
+log = logging.getLogger("studio.export")
+
+_SHIM = """<script>/* artifacts-studio: embedded data files, served to fetch("data/<name>") offline */
+(() => {
+  const files = %s;
+  const realFetch = window.fetch ? window.fetch.bind(window) : null;
+  const nameOf = (input) => {
+    let url = typeof input === "string" ? input : (input && input.url) || String(input);
+    url = url.split("#")[0].split("?")[0];
+    const m = /(?:^|\\/)data\\/([^\\/]+)$/.exec(url);
+    if (!m) return null;
+    let name = m[1];
+    try { name = decodeURIComponent(name); } catch (e) {}
+    return Object.prototype.hasOwnProperty.call(files, name) ? name : null;
+  };
+  const bytesOf = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  window.fetch = (input, init) => {
+    const name = nameOf(input);
+    if (name === null) {
+      return realFetch ? realFetch(input, init) : Promise.reject(new TypeError("fetch unavailable"));
+    }
+    const [mime, b64] = files[name];
+    return Promise.resolve(new Response(new Blob([bytesOf(b64)], {type: mime}),
+                                        {status: 200, headers: {"Content-Type": mime}}));
+  };
+})();
+</script>"""
+
+_HEAD_OPEN = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_HTML_OPEN = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
+_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
+
+
+def data_shim(files: dict[str, tuple[str, bytes]]) -> str:
+    """The <script> that serves ``files`` (name -> (mime, bytes)) to fetch("data/<name>")."""
+    table = {name: [mime, base64.b64encode(data).decode("ascii")] for name, (mime, data) in files.items()}
+    # "<" escaped so no name can close the script element.
+    return _SHIM % json.dumps(table, sort_keys=True).replace("<", "\\u003c")
+
+
+def export_html(html: str, files: dict[str, tuple[str, bytes]]) -> str:
+    """Make one standalone page.
+
+    Args:
+        html: the artifact's page (as rendered).
+        files: the artifact's data files, name -> (mime, data); may be empty.
+
+    Returns:
+        The page, with the data embedded and the fetch shim first in <head> when there are files.
+    """
+    if not files:
+        return html
+    shim = data_shim(files)
+    for pattern in (_HEAD_OPEN, _HTML_OPEN, _DOCTYPE):
+        match = pattern.search(html)
+        if match:
+            return html[: match.end()] + shim + html[match.end() :]
+    return shim + html

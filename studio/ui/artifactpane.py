@@ -1,0 +1,403 @@
+"""The artifact pane: a stream-safe live preview, the source, a console strip.
+
+Streaming renders go into a hidden page stacked under the shown one; it is swapped in only after
+a clean load (loadFinished ok and no error in the first moment), so the last good frame stays
+until a better one exists. Only the newest pending page is rendered next (coalescing).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+from dataclasses import dataclass, field
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import HtmlLexer
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEngineProfile
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.serving import ArtifactServer, host_for
+from studio.ui.console import ConsoleStrip
+from studio.web.page import LinkConfirm, LinkOpener, entry
+from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
+from studio.web.profile import artifact_interceptor
+
+log = logging.getLogger("studio.ui.artifact")
+
+SETTLE_MS = 120  # "the first moment" after loadFinished in which an error rejects a streaming render
+REVIVE_MS = 2000  # at most this long to wait for a killed renderer to be noticed dead
+SUSPECT_S = 0.3  # a renderer this late with a heartbeat is killed rather than reused
+HIGHLIGHT_LIMIT = 300_000  # larger sources are shown plain
+
+
+@dataclass
+class _Render:
+    artifact_id: str
+    html: str
+    title: str
+    kind: str
+    final: bool
+
+
+@dataclass
+class _Slot:
+    view: SandboxView
+    watchdog: HangWatchdog
+    render: _Render | None = None
+    entries: list[dict] = field(default_factory=list)
+    seq: int = 0
+    url: str = ""  # the URL of its current render (unique: it carries the revision)
+    killed: bool = False  # its renderer was killed; reuse it only once Chromium saw it die
+
+
+class _Stack(QWidget):
+    """Two views on top of each other; both 'visible' so the back one renders while it loads."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        for child in self.findChildren(SandboxView):
+            child.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
+class ArtifactPane(QWidget):
+    """Preview / Source tabs, a console strip with an error badge, copy and reload.
+
+    Signals:
+        consoleMessage(dict): an entry {level, message, line, source} of the shown version.
+        requestBlocked(str): an artifact's network request was denied (its URL).
+        rendered(str, bool): artifact id and final flag of a version now on screen.
+        hung(): the shown (or final) artifact stopped responding and was stopped.
+    """
+
+    consoleMessage = Signal(dict)
+    requestBlocked = Signal(str)
+    rendered = Signal(str, bool)
+    hung = Signal()
+
+    def __init__(
+        self,
+        profile: QWebEngineProfile,
+        server: ArtifactServer,
+        parent: QWidget | None = None,
+        *,
+        confirm_link: LinkConfirm | None = None,
+        open_link: LinkOpener | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._server = server
+        self._seq = 0
+        self._pending: _Render | None = None
+        self._loading = False
+
+        self._stack = _Stack()
+        slots = []
+        for _ in range(2):
+            view = SandboxView(profile, self._stack, confirm_link=confirm_link, open_link=open_link)
+            slot = _Slot(view, HangWatchdog(view.artifact_page))
+            view.artifact_page.loadingChanged.connect(lambda info, s=slot: self._loading_changed(s, info))
+            view.artifact_page.consoleMessage.connect(lambda e, s=slot: self._console(s, e))
+            slot.watchdog.hung.connect(lambda s=slot: self._hung(s))
+            view.artifact_page.renderProcessTerminated.connect(lambda *_a, s=slot: self._terminated(s))
+            slots.append(slot)
+        self._front, self._back = slots
+        self._back.view.hide()
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
+        self._revive = QTimer(self, singleShot=True, interval=REVIVE_MS)
+        self._revive.timeout.connect(lambda: self._terminated(self._back))
+        interceptor = artifact_interceptor(profile)
+        if interceptor is not None:
+            interceptor.blocked.connect(self._blocked)
+        self._build_ui()
+
+    # -- UI --------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self._title = QLabel()
+        self._title.setObjectName("artifactTitle")
+        self._kind = QLabel()
+        self._badge = QToolButton()
+        self._badge.setCheckable(True)
+        self._badge.setObjectName("errorBadge")
+        self._badge.setVisible(False)
+        self._copy = QPushButton("Copy source")
+        self._copy.clicked.connect(self.copy_source)
+        self._reload = QPushButton("Reload")
+        self._reload.clicked.connect(self.reload)
+        for button in (self._badge, self._copy, self._reload):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = QHBoxLayout()
+        header.addWidget(self._title, 1)
+        header.addWidget(self._kind)
+        header.addWidget(self._badge)
+        header.addWidget(self._copy)
+        header.addWidget(self._reload)
+
+        self._hung_bar = QWidget()
+        self._hung_bar.setObjectName("hungBar")
+        bar = QHBoxLayout(self._hung_bar)
+        bar.setContentsMargins(6, 2, 6, 2)
+        bar.addWidget(QLabel("The artifact stopped responding and was stopped."), 1)
+        self._hung_reload = QPushButton("Reload")
+        self._hung_reload.clicked.connect(self.reload)
+        bar.addWidget(self._hung_reload)
+        self._hung_bar.hide()
+
+        self._source = QTextBrowser()
+        self._source.setReadOnly(True)
+        self._source.setOpenLinks(False)
+        self.tabs = QTabWidget()
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.addTab(self._stack, "Preview")
+        self.tabs.addTab(self._source, "Source")
+        self.tabs.currentChanged.connect(lambda _i: self._refresh_source())
+
+        self.console = ConsoleStrip()
+        self.console.setMaximumHeight(120)
+        self.console.setVisible(False)
+        self._badge.toggled.connect(self.console.setVisible)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self._hung_bar)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.console)
+
+    # -- public API ------------------------------------------------------------------------
+    def show_artifact(self, artifact_id: str, html: str, *, title: str, kind: str, final: bool) -> None:
+        """Render a version of an artifact (stream-safe; cheap to call often).
+
+        Args:
+            artifact_id: the artifact (its own origin).
+            html: the complete page to render.
+            title: shown in the header.
+            kind: "html", "svg" or "react".
+            final: the answer has ended; render even if the page has errors.
+        """
+        render = _Render(artifact_id, html, title, kind, final)
+        shown = self._front.render
+        if shown and shown.artifact_id == artifact_id and shown.html == html and not self._loading:
+            if final and not shown.final:  # the last streamed frame already is the final one
+                shown.final = True
+                self._set_header(render)
+                self.rendered.emit(artifact_id, True)
+            return
+        if self._loading and not final:
+            self._pending = render  # coalesce: only the newest waits
+            return
+        self._pending = None
+        self._start(render)
+
+    def clear(self) -> None:
+        """Show nothing."""
+        self._seq += 1
+        self._pending = None
+        self._loading = False
+        self._settle.stop()
+        for slot in (self._front, self._back):
+            slot.watchdog.stop()
+            slot.render = None
+            slot.entries = []
+            slot.view.artifact_page.load(QUrl("about:blank"))
+        self._back.view.hide()
+        self._hung_bar.hide()
+        self._title.clear()
+        self._kind.clear()
+        self._source.clear()
+        self._show_console()
+
+    def current_html(self) -> str | None:
+        """The html of the version on screen, or None."""
+        return self._front.render.html if self._front.render else None
+
+    def console_entries(self) -> list[dict]:
+        """Console entries of the version on screen."""
+        return list(self._front.entries)
+
+    def is_rendering(self) -> bool:
+        """Whether a render is in flight or waiting."""
+        return self._loading or self._pending is not None
+
+    def copy_source(self) -> None:
+        """Copy the shown version's html to the clipboard."""
+        if self._front.render:
+            QGuiApplication.clipboard().setText(self._front.render.html)
+
+    def reload(self) -> None:
+        """Render the shown version again (also the way back from a stopped page)."""
+        if self._front.render:
+            self._hung_bar.hide()
+            again = self._front.render
+            self._front.render = None  # force a real load
+            self._start(_Render(again.artifact_id, again.html, again.title, again.kind, True))
+
+    # -- rendering -------------------------------------------------------------------------
+    def _start(self, render: _Render) -> None:
+        back = self._back
+        late = back.watchdog.waiting_s() if self._loading else 0.0
+        if 0 < late <= SUSPECT_S:  # the page being replaced is slow to answer: look again shortly
+            self._pending = render
+            QTimer.singleShot(int((SUSPECT_S - late) * 1000) + 20, self._retry)
+            return
+        if late > SUSPECT_S and kill_renderer(back.view.artifact_page):
+            back.killed = True  # a newer version must not queue behind a stuck one
+            back.watchdog.stop()
+        if back.killed:  # a load now could land in the dying process and fail
+            self._pending = render
+            self._loading = False
+            if not self._revive.isActive():
+                self._revive.start()
+            return
+        self._seq += 1
+        self._loading = True
+        self._settle.stop()
+        back.watchdog.stop()
+        back.render, back.entries, back.seq = render, [], self._seq
+        url = self._server.put_page(render.artifact_id, render.html)
+        back.url = url
+        back.view.show()
+        self._front.view.raise_()
+        back.view.artifact_page.load(QUrl(url))
+        back.watchdog.start()  # an infinite loop in the page never reaches loadFinished
+
+    def _loading_changed(self, slot: _Slot, info: QWebEngineLoadingInfo) -> None:
+        status = info.status()
+        if status == QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus or info.url().toString() != slot.url:
+            return  # a stale load (e.g. the end of one whose renderer was killed)
+        self._load_finished(slot, status == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus)
+
+    def _load_finished(self, slot: _Slot, ok: bool) -> None:
+        if slot is not self._back or slot.seq != self._seq or not self._loading or slot.render is None:
+            return
+        if slot.render.final:
+            self._swap()
+        elif not ok:
+            self._discard("load failed")
+        else:
+            self._settle.start()
+
+    def _settled(self) -> None:
+        back = self._back
+        if not self._loading or back.seq != self._seq:
+            return
+        if any(e["level"] == "error" for e in back.entries):
+            self._discard("errors in the first moment")
+        else:
+            self._swap()
+
+    def _discard(self, why: str) -> None:
+        log.debug("streaming render discarded: %s", why)
+        self._back.watchdog.stop()
+        self._next()
+
+    def _swap(self) -> None:
+        old, new = self._front, self._back
+        self._front, self._back = new, old
+        new.view.raise_()
+        old.watchdog.stop()
+        old.render, old.entries = None, []
+        old.view.hide()
+        old.view.artifact_page.load(QUrl("about:blank"))  # stop its scripts, timers, sound
+        self._hung_bar.hide()
+        assert new.render is not None
+        self._set_header(new.render)
+        self._show_console()
+        for item in new.entries:
+            self.consoleMessage.emit(item)
+        self._refresh_source()
+        self.rendered.emit(new.render.artifact_id, new.render.final)
+        self._next()
+
+    def _next(self) -> None:
+        self._loading = False
+        if self._back.killed and self._pending is not None:
+            return  # _terminated() starts it
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._start(pending)
+
+    def _retry(self) -> None:
+        if self._loading and self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._start(pending)
+
+    def _terminated(self, slot: _Slot) -> None:
+        if not slot.killed:
+            return
+        slot.killed = False
+        if slot is self._back and not self._loading and self._pending is not None:
+            QTimer.singleShot(0, self._next)  # after Qt has finished with the dead process
+
+    def _hung(self, slot: _Slot) -> None:
+        slot.killed = True
+        if slot is self._back and self._loading and slot.seq == self._seq:
+            slot.entries.append(entry("error", "the page stopped responding and was stopped"))
+            if slot.render is not None and slot.render.final:
+                self._swap()
+                self._hung_bar.show()
+                self.hung.emit()
+            else:
+                self._discard("hung")
+        elif slot is self._front and slot.render is not None:
+            self._console(slot, entry("error", "the page stopped responding and was stopped"))
+            self._hung_bar.show()
+            self.hung.emit()
+
+    # -- console ---------------------------------------------------------------------------
+    def _console(self, slot: _Slot, item: dict) -> None:
+        if slot.render is None or (slot is self._back and not self._loading):
+            return
+        slot.entries.append(item)
+        if slot is self._front:
+            self.console.add_entry(item)
+            self._update_badge()
+            self.consoleMessage.emit(item)
+
+    def _blocked(self, url: str, host: str) -> None:
+        for slot in (self._back, self._front):
+            if slot.render is not None and host_for(slot.render.artifact_id) == host:
+                self._console(slot, entry("blocked", f"blocked request to {url}", 0, url))
+                self.requestBlocked.emit(url)
+                return
+
+    def _show_console(self) -> None:
+        self.console.set_entries(self._front.entries)
+        self._update_badge()
+
+    def _update_badge(self) -> None:
+        errors = self.console.error_count()
+        self._badge.setText(f"{errors} error{'s' if errors != 1 else ''}")
+        self._badge.setVisible(errors > 0)
+        if errors and not self._badge.isChecked():
+            self._badge.setChecked(True)
+
+    # -- header and source -----------------------------------------------------------------
+    def _set_header(self, render: _Render) -> None:
+        self._title.setText(render.title)
+        self._kind.setText(render.kind)
+
+    def _refresh_source(self) -> None:
+        if self.tabs.currentWidget() is not self._source:
+            return
+        text = self.current_html() or ""
+        if len(text) > HIGHLIGHT_LIMIT:
+            self._source.setHtml(f"<pre>{html_lib.escape(text)}</pre>")
+        else:
+            self._source.setHtml(highlight(text, HtmlLexer(), HtmlFormatter(noclasses=True)))
+
+    def source_text(self) -> str:
+        """The plain text of the Source tab (for tests and accessibility)."""
+        self._refresh_source()
+        return self._source.toPlainText()

@@ -1,0 +1,231 @@
+"""The headless checker: load an .html file in the sandbox offscreen and report what happened.
+
+``artifacts-studio check FILE.html [--screenshot PNG] [--wait-ms N] [--json]`` calls
+:func:`check_main`. Exit 0: loaded with no error; 1: JS errors, hung, blank or not loaded;
+2: bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("studio.web.checker")
+
+ARTIFACT_ID = "check"
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg"})
+MAX_BYTES = 50 * 1024 * 1024
+VIEW_SIZE = (1024, 768)
+
+
+class BadInput(Exception):
+    """The file cannot be checked (missing, unreadable, not HTML); str() is one line."""
+
+
+def read_html(path: Path) -> str:
+    """Read a page to check.
+
+    Raises:
+        BadInput: missing, not a file, too large, binary or not HTML.
+    """
+    if not path.exists():
+        raise BadInput(f"no such file: {path}")
+    if not path.is_file():
+        raise BadInput(f"not a file: {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise BadInput(f"too large to check ({len(data)} bytes): {path}")
+    if b"\x00" in data[:8192]:
+        raise BadInput(f"not HTML (binary data): {path}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput(f"not HTML (not UTF-8 text): {path}") from None
+    head = text[:4096].lstrip().lower()
+    if path.suffix.lower() not in HTML_SUFFIXES and not head.startswith("<"):
+        raise BadInput(f"not HTML: {path}")
+    if "<" not in text:
+        raise BadInput(f"not HTML (no markup): {path}")
+    return text
+
+
+def _ensure_app() -> Any:
+    """The running QApplication, or a new offscreen one with the scheme registered first."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    from PySide6 import QtWebEngineWidgets  # noqa: F401  (before the QApplication)
+    from PySide6.QtWidgets import QApplication
+
+    from studio.web.scheme import register_scheme
+
+    app = QApplication.instance()
+    if app is None:
+        register_scheme()
+        app = QApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
+    return app
+
+
+def _is_blank(image: Any) -> bool:
+    """Whether a grabbed frame is a single colour."""
+    from PySide6.QtGui import QImage
+
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    if img.isNull() or img.width() == 0:
+        return True
+    raw = bytes(img.constBits())
+    stride, width = img.bytesPerLine(), img.width() * 4
+    first = raw[:4]
+    row = first * img.width()
+    return all(raw[y * stride : y * stride + width] == row for y in range(img.height()))
+
+
+def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) -> dict:
+    """Load a page in the sandboxed profile offscreen and report on it.
+
+    Args:
+        path: the .html file.
+        wait_ms: how long to let the page run after it loaded.
+        screenshot: where to save a PNG of the rendered frame.
+
+    Returns:
+        {loaded, console: [{level, message, line, source}], errors, blocked_requests: [url],
+        blank, hung}.
+
+    Raises:
+        BadInput: the file cannot be checked.
+    """
+    import shiboken6
+    from PySide6.QtCore import QEventLoop, QTimer, QUrl
+
+    from studio.core.serving import ArtifactServer
+    from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
+    from studio.web.profile import artifact_interceptor, build_artifact_profile
+
+    text = read_html(Path(path))
+    app = _ensure_app()
+    server = ArtifactServer()
+    profile = build_artifact_profile(server)
+    view = SandboxView(profile, confirm_link=lambda url, parent: False)
+    page = view.artifact_page
+    console: list[dict] = []
+    blocked: list[str] = []
+    state = {"loaded": None, "hung": False}
+    page.consoleMessage.connect(console.append)
+    interceptor = artifact_interceptor(profile)
+    assert interceptor is not None
+    interceptor.blocked.connect(lambda url, host: blocked.append(url))
+    watchdog = HangWatchdog(page, interval_ms=250, timeout_ms=2000)
+    loop = QEventLoop()
+
+    def finished(ok: bool) -> None:
+        if state["loaded"] is None:
+            state["loaded"] = bool(ok)
+            loop.quit()
+
+    def hung() -> None:
+        state["hung"] = True
+        loop.quit()
+
+    page.loadFinished.connect(finished)
+    watchdog.hung.connect(hung)
+    view.resize(*VIEW_SIZE)
+    view.show()
+    try:
+        page.load(QUrl(server.put_page(ARTIFACT_ID, text)))
+        watchdog.start()
+        _run(loop, QTimer, 5000)  # the load itself
+        if state["loaded"] is not None and not state["hung"]:
+            _run(loop, QTimer, max(wait_ms, 0))  # let it run; a hang ends the wait early
+        watchdog.stop()
+        if not state["hung"] and state["loaded"] is not None:
+            state["hung"] = not _answers(page, loop, QTimer, 2000)
+            if state["hung"]:
+                kill_renderer(page)
+        watchdog.stop()
+        image = view.grab().toImage()
+        if screenshot is not None:
+            image.save(str(screenshot), "PNG")  # type: ignore[call-overload]  # stub says bytes; PySide takes str
+        blank = _is_blank(image)
+        app.processEvents()
+    finally:
+        shiboken6.delete(view)
+        shiboken6.delete(profile)
+    return {
+        "loaded": bool(state["loaded"]),
+        "console": [{k: e[k] for k in ("level", "message", "line", "source")} for e in console],
+        "errors": sum(e["level"] == "error" for e in console),
+        "blocked_requests": blocked,
+        "blank": blank,
+        "hung": state["hung"],
+    }
+
+
+def _run(loop: Any, qtimer: Any, ms: int) -> None:
+    """Run the event loop for at most ``ms`` (or until it is quit)."""
+    timer = qtimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    timer.start(ms)
+    loop.exec()
+    timer.stop()
+
+
+def _answers(page: Any, loop: Any, qtimer: Any, ms: int) -> bool:
+    """One last heartbeat: does the page's renderer answer a tiny script within ``ms``?"""
+    from PySide6.QtWebEngineCore import QWebEngineScript
+
+    answered: list[bool] = []
+
+    def answer(_result: object) -> None:
+        answered.append(True)
+        loop.quit()
+
+    page.runJavaScript("1", QWebEngineScript.ScriptWorldId.ApplicationWorld, answer)
+    if not answered:
+        _run(loop, qtimer, ms)
+    return bool(answered)
+
+
+def exit_code(report: dict) -> int:
+    """0 when loaded with no error, else 1."""
+    bad = not report["loaded"] or report["errors"] or report["hung"] or report["blank"]
+    return 1 if bad else 0
+
+
+def summary(path: Path, report: dict) -> str:
+    """A short human-readable summary."""
+    verdict = "OK" if exit_code(report) == 0 else "PROBLEMS"
+    lines = [
+        f"{path}: {verdict}",
+        f"  loaded: {'yes' if report['loaded'] else 'no'}   errors: {report['errors']}   "
+        f"blank: {'yes' if report['blank'] else 'no'}   hung: {'yes' if report['hung'] else 'no'}",
+    ]
+    for item in report["console"]:
+        where = f" (line {item['line']})" if item["line"] else ""
+        lines.append(f"  [{item['level']}]{where} {item['message']}")
+    lines += [f"  blocked: {url}" for url in report["blocked_requests"]]
+    return "\n".join(lines)
+
+
+def check_main(args: Any) -> int:
+    """The ``check`` command: args has .file, .screenshot, .wait_ms, .json."""
+    path = Path(args.file)
+    shot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
+    wait_ms = getattr(args, "wait_ms", None)
+    try:
+        report = check_file(path, wait_ms=1500 if wait_ms is None else int(wait_ms), screenshot=shot)
+    except BadInput as exc:
+        print(f"artifacts-studio check: {exc}", file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps(report, indent=2))
+    else:
+        print(summary(path, report))
+    return exit_code(report)

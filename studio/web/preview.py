@@ -1,0 +1,142 @@
+"""The preview's web pieces: a view that notices real user input, and a hang watchdog."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QWidget
+
+from studio.web.page import ArtifactPage, LinkConfirm, LinkOpener
+
+log = logging.getLogger("studio.web")
+
+_INPUT_EVENTS = frozenset(
+    {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.KeyPress}
+)
+
+
+class SandboxView(QWebEngineView):
+    """A web view on its own :class:`ArtifactPage` that never grabs focus by itself.
+
+    Real clicks and key presses are passed to the page (``note_user_input``) so that only a
+    link the user clicked may ask to open in the system browser.
+    """
+
+    def __init__(
+        self,
+        profile: QWebEngineProfile,
+        parent: QWidget | None = None,
+        *,
+        confirm_link: LinkConfirm | None = None,
+        open_link: LinkOpener | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.artifact_page = ArtifactPage(profile, self, confirm_link=confirm_link, open_link=open_link)
+        self.setPage(self.artifact_page)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.installEventFilter(self)
+        for child in self.findChildren(QWidget):
+            child.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Watch the render widget (added as a child later) for real user input."""
+        kind = event.type()
+        if kind == QEvent.Type.ChildAdded and watched is self:
+            child = event.child()  # type: ignore[attr-defined]
+            if isinstance(child, QWidget):
+                child.installEventFilter(self)
+        elif kind in _INPUT_EVENTS:
+            self.artifact_page.note_user_input()
+        return False
+
+
+def kill_renderer(page: QWebEnginePage) -> bool:
+    """Kill the render process of a page (the only sure stop for an infinite loop).
+
+    Returns:
+        True when a process was signalled.
+    """
+    pid = page.renderProcessPid()
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+    except OSError as exc:
+        log.warning("could not stop renderer %s: %s", pid, exc)
+        return False
+    log.warning("stopped unresponsive renderer %s", pid)
+    return True
+
+
+class HangWatchdog(QObject):
+    """Pings a page's renderer with a tiny script; no answer in time means it hangs.
+
+    Chromium's own "unresponsive renderer" notice is not exposed by Qt 6.12, so this uses a
+    heartbeat in an isolated JS world (the artifact cannot see or block it).
+
+    Signals:
+        hung(): the renderer did not answer within ``timeout_ms``; it has been killed when
+            ``kill`` is True.
+    """
+
+    hung = Signal()
+
+    def __init__(
+        self, page: QWebEnginePage, *, interval_ms: int = 500, timeout_ms: int = 2500, kill: bool = True
+    ) -> None:
+        super().__init__(page)
+        self._page = page
+        self._timeout_s = timeout_ms / 1000
+        self._kill = kill
+        self._seq = 0
+        self._sent_at: float | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        """Start (or restart) watching."""
+        self._seq += 1
+        self._sent_at = None
+        self._timer.start()
+        self._tick()
+
+    def stop(self) -> None:
+        """Stop watching (pending answers are ignored)."""
+        self._seq += 1
+        self._sent_at = None
+        self._timer.stop()
+
+    def waiting_s(self) -> float:
+        """Seconds the current ping has gone unanswered (0 when none is out)."""
+        return 0.0 if self._sent_at is None else time.monotonic() - self._sent_at
+
+    def is_active(self) -> bool:
+        """Whether the watchdog is running."""
+        return self._timer.isActive()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self._sent_at is not None:
+            if now - self._sent_at > self._timeout_s:
+                self.stop()
+                if self._kill:
+                    kill_renderer(self._page)
+                self.hung.emit()
+            return
+        self._sent_at = now
+        seq = self._seq
+        self._page.runJavaScript(
+            "1", QWebEngineScript.ScriptWorldId.ApplicationWorld, lambda _result, s=seq: self._answer(s)
+        )
+
+    def _answer(self, seq: int) -> None:
+        if seq == self._seq:
+            self._sent_at = None

@@ -1,0 +1,111 @@
+"""One function builds the sandboxed artifact profile: scheme handler, interceptor, settings."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject
+from PySide6.QtWebEngineCore import (
+    QWebEngineDownloadRequest,
+    QWebEngineProfile,
+    QWebEngineScript,
+    QWebEngineSettings,
+)
+
+from studio.core.serving import SCHEME, ArtifactServer
+from studio.web.interceptor import RequestInterceptor
+from studio.web.page import UNHANDLED_REJECTION_JS
+from studio.web.scheme import ArtifactSchemeHandler, scheme_registered
+
+log = logging.getLogger("studio.web")
+
+_A = QWebEngineSettings.WebAttribute
+
+# Artifacts are untrusted code: fewer rights than the app's own pages.
+SETTINGS: dict[QWebEngineSettings.WebAttribute, bool] = {
+    _A.JavascriptEnabled: True,
+    _A.LocalStorageEnabled: True,  # per artifact: each one is its own origin
+    _A.LocalContentCanAccessRemoteUrls: False,
+    _A.LocalContentCanAccessFileUrls: False,
+    _A.PluginsEnabled: False,
+    _A.PdfViewerEnabled: False,
+    _A.JavascriptCanOpenWindows: False,
+    _A.JavascriptCanAccessClipboard: False,
+    _A.JavascriptCanPaste: False,
+    _A.AllowWindowActivationFromJavaScript: False,
+    _A.FocusOnNavigationEnabled: False,  # a render never steals focus from the composer
+    _A.AllowRunningInsecureContent: False,
+    _A.AllowGeolocationOnInsecureOrigins: False,
+    _A.DnsPrefetchEnabled: False,
+    _A.HyperlinkAuditingEnabled: False,
+    _A.ScreenCaptureEnabled: False,
+    _A.WebRTCPublicInterfacesOnly: True,
+    _A.NavigateOnDropEnabled: False,
+    _A.FullScreenSupportEnabled: False,
+    _A.ErrorPageEnabled: False,
+    _A.AutoLoadIconsForPage: False,
+    _A.TouchIconsEnabled: False,
+}
+
+# WebRTC can reach the network outside the request interceptor (STUN/UDP): remove it.
+_NO_WEBRTC_JS = """
+(() => {
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel",
+                      "RTCSessionDescription", "RTCIceCandidate"]) {
+    try { Object.defineProperty(window, name, {value: undefined, configurable: false}); } catch (e) {}
+  }
+})();
+"""
+
+
+def build_artifact_profile(server: ArtifactServer, parent: QObject | None = None) -> QWebEngineProfile:
+    """Build the off-the-record profile every artifact renders in.
+
+    Args:
+        server: the in-memory server the ``artifact:`` scheme reads from.
+        parent: the profile's Qt parent (delete pages before it).
+
+    Returns:
+        The profile; its interceptor is ``profile.artifact_interceptor`` (signal ``blocked``).
+    """
+    if not scheme_registered():
+        raise RuntimeError("register_scheme() must be called before the QApplication is created")
+    profile = QWebEngineProfile(parent)  # no storage name: off the record, nothing on disk
+    profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+    profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
+    profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+    settings = profile.settings()
+    for attr, on in SETTINGS.items():
+        settings.setAttribute(attr, on)
+
+    handler = ArtifactSchemeHandler(server, profile)
+    profile.installUrlSchemeHandler(SCHEME.encode(), handler)
+    interceptor = RequestInterceptor(profile)
+    profile.setUrlRequestInterceptor(interceptor)
+
+    for name, source in (("studio-no-webrtc", _NO_WEBRTC_JS), ("studio-rejections", UNHANDLED_REJECTION_JS)):
+        script = QWebEngineScript()
+        script.setName(name)
+        script.setSourceCode(source)
+        script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+        script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+        script.setRunsOnSubFrames(True)
+        profile.scripts().insert(script)
+
+    profile.downloadRequested.connect(_refuse_download)
+    # Keep the Python wrappers alive as long as the profile.
+    profile.artifact_handler = handler  # type: ignore[attr-defined]
+    profile.artifact_interceptor = interceptor  # type: ignore[attr-defined]
+    profile.artifact_server = server  # type: ignore[attr-defined]
+    return profile
+
+
+def _refuse_download(download: QWebEngineDownloadRequest) -> None:
+    log.info("download refused: %s", download.url().toString())
+    download.cancel()
+
+
+def artifact_interceptor(profile: QWebEngineProfile) -> RequestInterceptor | None:
+    """The request interceptor of a profile made by :func:`build_artifact_profile` (else None)."""
+    found = getattr(profile, "artifact_interceptor", None)
+    return found if isinstance(found, RequestInterceptor) else None
