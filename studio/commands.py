@@ -8,14 +8,18 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from studio.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_NO_ARTIFACT, EXIT_OK
+from studio.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_NO_ARTIFACT, EXIT_OK, is_default
 from studio.core.attachments import Attachment, AttachmentError, compose_user_message, load_attachment
 from studio.core.extract import Extraction, StreamingExtractor, extract
 from studio.core.prompts import system_prompt
 from studio.core.standalone import standalone_html
-from studio.engine.base import ChatMessage, Chunk, EngineError, GenerationParams, ModelLoadError
+from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams, ModelLoadError
+from studio.store.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from studio.store.commands import GenerateSaver
 
 log = logging.getLogger("studio.cli")
 
@@ -88,10 +92,11 @@ def _default_output(title: str) -> str:
     return str(candidate)
 
 
-def _params(args: argparse.Namespace) -> GenerationParams:
+def _params(args: argparse.Namespace, settings: Settings | None = None) -> GenerationParams:
+    base = settings or Settings()
     values = {
-        "max_tokens": args.max_tokens,
-        "temperature": args.temperature,
+        "max_tokens": base.max_tokens if args.max_tokens is None else args.max_tokens,
+        "temperature": base.temperature if args.temperature is None else args.temperature,
         "top_p": args.top_p,
         "seed": args.seed,
         "repetition_penalty": args.repetition_penalty,
@@ -126,11 +131,23 @@ def _print_figures(fig: dict[str, object]) -> None:
 
 
 def generate_main(args: argparse.Namespace) -> int:
-    """``generate --model M --prompt P [--prompt P2 ...] [--attach F] [-o OUT] [--json]``."""
+    """``generate --model M --prompt P [--prompt P2 ...] [--attach F] [-o OUT] [--json] [--save]``.
+
+    Stored settings fill in what the flags leave out (model, engine, temperature, max tokens, system prompt).
+    """
     from studio.engine.registry import create_engine
 
+    settings = load_settings()
+    args.model = args.model or settings.model
+    if not args.model:
+        _err("no model: pass --model or choose one in the settings")
+        return EXIT_BAD_INPUT
+    if is_default(args.engine):
+        args.engine = settings.engine
+    if args.system is None:
+        args.system = settings.system_prompt
     try:
-        params = _params(args)
+        params = _params(args, settings)
     except ValueError as exc:
         _err(f"bad generation parameter: {exc}")
         return EXIT_BAD_INPUT
@@ -155,7 +172,17 @@ def generate_main(args: argparse.Namespace) -> int:
     except EngineError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    saver = None
     try:
+        if getattr(args, "save", False):
+            from studio.store.commands import GenerateSaver
+            from studio.store.db import StoreError
+
+            try:
+                saver = GenerateSaver(getattr(args, "data_dir", None))
+            except StoreError as exc:
+                _err(str(exc))
+                return EXIT_BAD_INPUT
         try:
             engine.load(args.model)
         except ModelLoadError as exc:
@@ -164,12 +191,21 @@ def generate_main(args: argparse.Namespace) -> int:
         except EngineError as exc:
             _err(str(exc))
             return EXIT_FAIL
-        return _run_turns(engine, prompts, attachments, params, args)
+        return _run_turns(engine, prompts, attachments, params, args, saver)
     finally:
+        if saver is not None:
+            saver.close()
         engine.close()
 
 
-def _run_turns(engine, prompts, attachments, params, args) -> int:  # type: ignore[no-untyped-def]
+def _run_turns(
+    engine: Engine,
+    prompts: list[str],
+    attachments: list[Attachment],
+    params: GenerationParams,
+    args: argparse.Namespace,
+    saver: GenerateSaver | None = None,
+) -> int:
     messages: list[ChatMessage] = [{"role": "system", "content": args.system or system_prompt()}]
     figures: list[dict[str, object]] = []
     answer, last = "", Chunk()
@@ -178,21 +214,29 @@ def _run_turns(engine, prompts, attachments, params, args) -> int:  # type: igno
         messages.append({"role": "user", "content": content})
         extractor = StreamingExtractor()
         last = Chunk(finish_reason="error", error="the engine produced no output")
+        if saver is not None:
+            saver.begin_turn(prompt, attachments if turn == 1 else ())
         try:
             for chunk in engine.stream_chat(messages, params):
                 if chunk.text:
                     extractor.feed(chunk.text)
+                    if saver is not None:
+                        saver.append(chunk.text)
                     if not args.json:
                         sys.stdout.write(chunk.text)
                         sys.stdout.flush()
                 last = chunk
         except KeyboardInterrupt:
             engine.cancel()
+            if saver is not None:
+                saver.end_turn(extractor.text, "cancelled", "interrupted by the user")
             _err("interrupted")
             return 130
         answer = extractor.text
         messages.append({"role": "assistant", "content": answer})
         fig = _figures(turn, last)
+        if saver is not None:
+            saver.end_turn(answer, last.finish_reason or "stop", last.error, fig)
         figures.append(fig)
         if not args.json:
             _print_figures(fig)
@@ -208,6 +252,8 @@ def _run_turns(engine, prompts, attachments, params, args) -> int:  # type: igno
     if args.json:
         code = _emit_artifact(result, output, as_json=False, html_to_stdout=False)
         info: dict[str, object] = {"text": answer, "turns": figures}
+        if saver is not None:
+            info["conversation_id"] = saver.conversation_id
         info["artifact"] = (
             None if result.artifact is None else {**result.artifact.to_json(), "output": output}
         )

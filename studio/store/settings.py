@@ -1,0 +1,134 @@
+"""User settings: a small JSON file in the per-user config folder; command-line flags override it.
+
+Unknown keys are kept (a newer app's settings survive an older one); a bad value falls back to its
+default with a warning; an unreadable file is left untouched and the defaults are used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from studio.store import paths
+
+log = logging.getLogger("studio.settings")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the user chose.
+
+    Attributes:
+        model: model folder or repo id loaded at start (None: ask).
+        engine: backend name ("mlx", ...).
+        temperature: sampling temperature (0 = greedy).
+        max_tokens: most tokens per answer.
+        system_prompt: replaces the built-in system prompt when set.
+        allow_network: the default network permission of new artifacts.
+        extra: keys this version does not know, kept as they were.
+    """
+
+    model: str | None = None
+    engine: str = "mlx"
+    temperature: float = 0.2
+    max_tokens: int = 4096
+    system_prompt: str | None = None
+    allow_network: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0 or self.temperature > 5:
+            raise ValueError("temperature must be between 0 and 5")
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be >= 1")
+        if not self.engine:
+            raise ValueError("engine must not be empty")
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return {**self.extra, **data}
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "model": (str, type(None)),
+    "engine": (str,),
+    "temperature": (float, int),
+    "max_tokens": (int,),
+    "system_prompt": (str, type(None)),
+    "allow_network": (bool,),
+}
+
+
+def from_json(data: dict[str, Any]) -> Settings:
+    """Settings from a parsed JSON object; a bad value keeps its default (with a warning)."""
+    known = {f.name for f in fields(Settings)} - {"extra"}
+    good: dict[str, Any] = {}
+    for key in known & data.keys():
+        value = data[key]
+        ok = isinstance(value, _TYPES[key]) and not (key != "allow_network" and isinstance(value, bool))
+        if ok:
+            try:
+                replace(Settings(), **{key: value})
+            except ValueError:
+                ok = False
+        if ok:
+            good[key] = float(value) if key == "temperature" else value
+        else:
+            log.warning("settings: ignoring the bad value %r for %s", value, key)
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Settings(**good, extra=extra)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the settings file (default: the per-user config folder); defaults when absent or unreadable."""
+    target = Path(path) if path is not None else paths.settings_path()
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("settings: cannot read %s (%s); using the defaults", target, exc)
+        return Settings()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        log.warning("settings: %s is not valid JSON (%s); using the defaults", target, exc)
+        return Settings()
+    if not isinstance(data, dict):
+        log.warning("settings: %s does not hold a JSON object; using the defaults", target)
+        return Settings()
+    return from_json(data)
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the settings atomically (a temp file renamed over the old one); returns the path."""
+    target = Path(path) if path is not None else paths.settings_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(settings.to_json(), fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def with_overrides(settings: Settings, **flags: Any) -> Settings:
+    """The settings with every flag that is not None applied (command-line flags win).
+
+    Keyword names are the :class:`Settings` fields (``model``, ``engine``, ``temperature``,
+    ``max_tokens``, ``system_prompt``, ``allow_network``).
+    """
+    known = {f.name for f in fields(Settings)} - {"extra"}
+    unknown = set(flags) - known
+    if unknown:
+        raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return replace(settings, **{k: v for k, v in flags.items() if v is not None})

@@ -1,0 +1,63 @@
+"""Settings in the per-user config folder, and where the library lives."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from studio.store import paths
+from studio.store.settings import Settings, load_settings, save_settings, with_overrides
+
+
+def test_round_trip_and_unknown_keys_kept(tmp_path: Path) -> None:
+    target = tmp_path / "cfg" / "settings.json"
+    target.parent.mkdir()
+    target.write_text(json.dumps({"temperature": 0.7, "theme": "dark"}), encoding="utf-8")
+    s = load_settings(target)
+    assert s.temperature == 0.7 and s.max_tokens == 4096 and s.extra == {"theme": "dark"}
+    changed = with_overrides(s, model="/models/qwen", allow_network=True, system_prompt="Be brief")
+    save_settings(changed, target)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert data["theme"] == "dark" and data["model"] == "/models/qwen" and data["allow_network"] is True
+    assert load_settings(target) == changed
+    assert list(target.parent.iterdir()) == [target]  # no temp file left behind
+
+
+def test_defaults_when_missing_or_broken(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert load_settings(tmp_path / "none.json") == Settings()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="studio.settings"):
+        assert load_settings(bad) == Settings()
+    assert "not valid JSON" in caplog.text
+    assert bad.read_text(encoding="utf-8") == "{not json"  # never overwritten behind the user's back
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(
+        json.dumps({"temperature": "hot", "max_tokens": -5, "engine": "mlx", "allow_network": 1})
+    )
+    s = load_settings(wrong)
+    assert (s.temperature, s.max_tokens, s.allow_network) == (0.2, 4096, False)
+
+
+def test_flags_override_only_when_given() -> None:
+    base = Settings(model="a", temperature=0.5)
+    assert with_overrides(base, model=None, temperature=None) == base
+    assert with_overrides(base, temperature=0.0).temperature == 0.0
+    with pytest.raises(TypeError):
+        with_overrides(base, colour="red")
+    with pytest.raises(ValueError):
+        Settings(max_tokens=0)
+
+
+def test_data_dir_order_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(paths.ENV_DATA_DIR, raising=False)
+    default = paths.data_dir()
+    assert default.name == paths.APP_NAME
+    monkeypatch.setenv(paths.ENV_DATA_DIR, str(tmp_path / "env"))
+    assert paths.library_path() == tmp_path / "env" / "library.db"
+    assert paths.data_dir(tmp_path / "flag") == tmp_path / "flag"
+    monkeypatch.setenv(paths.ENV_CONFIG_DIR, str(tmp_path / "conf"))
+    assert paths.settings_path() == tmp_path / "conf" / "settings.json"
