@@ -1,0 +1,385 @@
+"""The MLX engine: mlx-lm's load / stream_generate on one worker thread, with prompt-cache reuse.
+
+MLX streams belong to the thread that made them, so loading and generating both run on one
+long-lived :class:`~studio.engine.worker.SerialWorker`. ``stream_chat`` may be called from any
+thread: its generator receives :class:`Chunk` records from the worker through a queue.
+
+Across turns the engine keeps the KV cache and the token ids it holds; a new prompt reuses the
+longest common prefix and only the rest is prefilled (see :mod:`studio.engine.mlx_cache`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, cast
+
+from studio.engine.base import (
+    CancelToken,
+    ChatMessage,
+    Chunk,
+    EngineError,
+    FinishReason,
+    GenerationParams,
+    ModelInfo,
+    ModelLoadError,
+)
+from studio.engine.mlx_cache import PromptCache
+from studio.engine.mlx_support import chatml, mlx_supports, one_line, repetition_penalty
+from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
+from studio.engine.worker import SerialWorker, WorkerClosed
+
+log = logging.getLogger("studio.engine")
+
+# Engines still open at interpreter exit are cancelled and closed first: MLX work torn down
+# mid-token by the exit can crash the process.
+_open_engines: weakref.WeakSet[MLXEngine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_engines() -> None:
+    for engine in list(_open_engines):
+        engine.close()
+
+
+class _Cancelled(Exception):
+    """Raised from the prefill progress callback to abort a long prompt."""
+
+
+class MLXEngine:
+    """The :class:`~studio.engine.base.Engine` for mlx-lm.
+
+    Args:
+        prefill_step_size: prompt tokens per prefill step; cancel is checked between steps.
+        prompt_cache: reuse the KV cache across turns (False: every answer prefills its prompt).
+        hf_cache_dir: the Hugging Face hub cache repo ids are looked up in (default: the user's).
+    """
+
+    name = "mlx"
+
+    def __init__(
+        self,
+        *,
+        prefill_step_size: int = 256,
+        prompt_cache: bool = True,
+        hf_cache_dir: str | Path | None = None,
+    ) -> None:
+        if importlib.util.find_spec("mlx_lm") is None:
+            raise EngineError("the MLX engine needs mlx-lm (pip install mlx-lm; on Linux mlx[cpu] too)")
+        self.prefill_step_size = prefill_step_size
+        self.use_prompt_cache = prompt_cache
+        self._hf_cache_dir = hf_cache_dir
+        self._worker = SerialWorker("studio-mlx")
+        self._lock = threading.Lock()
+        self._pending: set[CancelToken] = set()
+        self._info: ModelInfo | None = None
+        # Touched only on the worker thread:
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._folder: ModelFolder | None = None
+        self._cache = PromptCache()
+        _open_engines.add(self)
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self._info
+
+    def load(self, model: str) -> ModelInfo:
+        """Load a model folder or a repo id from the local Hugging Face cache.
+
+        Raises:
+            ModelLoadError: what is missing or broken, in one sentence.
+        """
+        path = resolve_model(model, cache_dir=self._hf_cache_dir)
+        folder = check_model_folder(path, supported=mlx_supports)
+        self.cancel()  # an answer from the old model is not worth waiting for
+        try:
+            info = self._worker.call(self._load_on_worker, folder, model)
+        except WorkerClosed:
+            raise ModelLoadError("the MLX engine is closed") from None
+        except ModelLoadError:
+            self._info = None  # the old model was released before loading the new one
+            raise
+        self._info = info
+        return info
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Generator[Chunk]:
+        """Stream one answer; the work starts when the generator is first advanced.
+
+        Closing the generator before its last chunk cancels the answer.
+        """
+        return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
+
+    def cancel(self) -> None:
+        """Cancel the answer in progress and any answer waiting for the worker."""
+        with self._lock:
+            tokens = list(self._pending)
+        for token in tokens:
+            token.cancel()
+
+    def close(self) -> None:
+        """Cancel what runs, stop the worker thread and drop the model."""
+        self.cancel()
+        try:
+            self._worker.submit(self._drop_model).result(timeout=10)
+        except WorkerClosed:
+            pass
+        except TimeoutError:
+            log.warning("the MLX worker did not finish its answer within 10 s of close()")
+        self._worker.close()
+        self._info = None
+        _open_engines.discard(self)
+
+    def _drop_model(self) -> None:
+        # On the worker: MLX memory is released on the thread that made it.
+        import mlx.core as mx
+
+        self._model = self._tokenizer = self._folder = None
+        self._cache.reset()
+        mx.clear_cache()
+
+    # ------------------------------------------------------------------ extras
+
+    def encode_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt token ids for ``messages`` (chat template applied, generation prompt added).
+
+        Raises:
+            EngineError: no model is loaded.
+        """
+        if self._info is None:
+            raise EngineError("no model is loaded")
+        return self._worker.call(self._encode, list(messages))
+
+    def cached_tokens(self) -> list[int]:
+        """The token ids the prompt cache holds (after the answer in progress, if any)."""
+        return self._worker.call(lambda: self._cache.tokens)
+
+    def __enter__(self) -> MLXEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ caller side
+
+    def _stream(
+        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken
+    ) -> Generator[Chunk]:
+        out: queue.SimpleQueue[Chunk] = queue.SimpleQueue()
+        finished = False
+        t0 = time.perf_counter()
+        with self._lock:
+            self._pending.add(token)
+        try:
+            try:
+                fut = self._worker.submit(self._generate, messages, params, token, out, t0)
+            except WorkerClosed:
+                yield Chunk(finish_reason="error", error="the MLX engine is closed")
+                return
+            fut.add_done_callback(lambda f: _final_if_lost(f, out))
+            while True:
+                chunk = out.get()
+                if chunk.finish_reason is not None:
+                    finished = True
+                yield chunk
+                if finished:
+                    return
+        finally:
+            if not finished:  # the consumer closed the generator early: stop the worker
+                token.cancel()
+            with self._lock:
+                self._pending.discard(token)
+
+    # ------------------------------------------------------------------ worker side
+
+    def _load_on_worker(self, folder: ModelFolder, name: str) -> ModelInfo:
+        import mlx.core as mx
+        from mlx_lm.utils import load_model, load_tokenizer
+
+        self._model = self._tokenizer = self._folder = None
+        self._cache.reset()
+        mx.clear_cache()
+        try:
+            model, config = load_model(folder.path, lazy=False)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(
+                f"weights in {folder.path} do not match config.json: {one_line(exc)}"
+            ) from None
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load the weights in {folder.path}: {one_line(exc)}") from None
+        try:
+            tokenizer = load_tokenizer(folder.path, eos_token_ids=config.get("eos_token_id"))
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load the tokenizer in {folder.path}: {one_line(exc)}") from None
+        if not folder.has_chat_template:
+            log.warning("%s has no chat template; using plain ChatML", folder.path)
+        self._model, self._tokenizer, self._folder = model, tokenizer, folder
+        bits = folder.quantization_bits
+        log.info("loaded %s (%s, %.0f MB)", folder.path, folder.model_type, folder.weight_bytes / 1e6)
+        return ModelInfo(
+            name=name.rstrip("/").split("/")[-1] if Path(name).exists() else name,
+            path=str(folder.path),
+            engine=self.name,
+            context_length=folder.context_length,
+            quantization=f"{bits}-bit" if bits else None,
+            extra={
+                "model_type": folder.model_type,
+                "weight_bytes": folder.weight_bytes,
+                "chat_template": "model" if folder.has_chat_template else "chatml-fallback",
+            },
+        )
+
+    def _encode(self, messages: list[ChatMessage]) -> list[int]:
+        assert self._folder is not None
+        if self._folder.has_chat_template:
+            text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            text = chatml(messages)
+        return list(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        if self._model is None:
+            out.put(Chunk(finish_reason="error", error="no model is loaded"))
+            return
+        if token.cancelled:
+            out.put(Chunk(finish_reason="cancelled"))
+            return
+        try:
+            prompt = self._encode(messages)
+        except Exception as exc:
+            out.put(Chunk(finish_reason="error", error=f"the chat template failed: {one_line(exc)}"))
+            return
+        if not prompt:
+            out.put(Chunk(finish_reason="error", error="the prompt is empty"))
+            return
+        try:
+            self._run(prompt, params, token, out, t0)
+        except Exception as exc:  # a bug of ours: still end the stream with one line
+            log.exception("generation failed")
+            self._cache.reset()
+            out.put(Chunk(finish_reason="error", error=one_line(exc)))
+
+    def _run(
+        self,
+        prompt: list[int],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        import mlx.core as mx
+        from mlx_lm.generate import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        if self.use_prompt_cache:
+            cache, reused = self._cache.take(self._model, prompt)
+        else:
+            cache, reused = self._cache.fresh(self._model), 0
+        suffix = prompt[reused:]
+        if params.seed is not None:
+            mx.random.seed(params.seed)
+        mx.reset_peak_memory()
+        sampler = make_sampler(params.temperature, params.top_p if params.top_p < 1.0 else 0.0)
+        processors = None
+        if params.repetition_penalty not in (None, 1.0):
+            processors = repetition_penalty(params.repetition_penalty, prompt[:reused])
+
+        def progress(done: int, total: int) -> None:
+            if token.cancelled:
+                raise _Cancelled
+
+        base = {"prompt_tokens": len(prompt), "prefilled_tokens": len(suffix)}
+        generated: list[int] = []
+        last = Chunk(**base)  # type: ignore[arg-type]
+        finish: FinishReason | None = None
+        error: str | None = None
+        stream = stream_generate(
+            self._model,
+            self._tokenizer,
+            mx.array(suffix),
+            max_tokens=params.max_tokens,
+            sampler=sampler,
+            logits_processors=processors,
+            prompt_cache=cache,
+            prefill_step_size=self.prefill_step_size,
+            prompt_progress_callback=progress,
+        )
+        try:
+            for r in stream:
+                generated.append(r.token)
+                last = Chunk(
+                    text=r.text,
+                    generated_tokens=r.generation_tokens,
+                    ttft=last.ttft if last.ttft is not None else time.perf_counter() - t0,
+                    tps=r.generation_tps,
+                    prompt_tps=r.prompt_tps,
+                    peak_memory_gb=r.peak_memory,
+                    finish_reason=cast(FinishReason | None, r.finish_reason),
+                    **base,  # type: ignore[arg-type]
+                )
+                out.put(last)
+                if r.finish_reason is not None:
+                    finish = last.finish_reason
+                    break
+                if token.cancelled:
+                    finish = "cancelled"
+                    break
+        except _Cancelled:
+            finish = "cancelled"
+        except Exception as exc:
+            log.warning("generation error: %s", one_line(exc))
+            finish, error = "error", one_line(exc)
+        finally:
+            stream.close()
+            if finish == "error" or not self.use_prompt_cache:
+                self._cache.reset()
+            else:
+                self._cache.settle(cache, prompt + generated)
+        if finish in ("cancelled", "error"):
+            out.put(
+                Chunk(
+                    generated_tokens=len(generated),
+                    ttft=last.ttft,
+                    tps=last.tps,
+                    prompt_tps=last.prompt_tps,
+                    peak_memory_gb=mx.get_peak_memory() / 1e9,
+                    finish_reason=finish,
+                    error=error,
+                    **base,  # type: ignore[arg-type]
+                )
+            )
+        elif finish is None:  # stream_generate ended without a finish_reason (should not happen)
+            out.put(Chunk(finish_reason="error", error="the stream ended early", **base))  # type: ignore[arg-type]
+
+
+def _final_if_lost(fut: Future[None], out: queue.SimpleQueue[Chunk]) -> None:
+    # A job dropped by close() never ran: end its stream so the consumer is not left waiting.
+    if fut.cancelled():
+        out.put(Chunk(finish_reason="error", error="the MLX engine was closed"))
+    elif fut.exception() is not None:
+        out.put(Chunk(finish_reason="error", error=one_line(fut.exception())))  # type: ignore[arg-type]
+
+
+__all__ = ["EngineError", "MLXEngine", "ModelLoadError", "mlx_supports"]
