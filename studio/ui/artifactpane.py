@@ -38,6 +38,7 @@ log = logging.getLogger("studio.ui.artifact")
 
 SETTLE_MS = 120  # "the first moment" after loadFinished in which an error rejects a streaming render
 REVIVE_MS = 2000  # at most this long to wait for a killed renderer to be noticed dead
+LOAD_GUARD_MS = 1000  # a render whose load has not started by then is loaded again (E's fix)
 SUSPECT_S = 0.3  # a renderer this late with a heartbeat is killed rather than reused
 HIGHLIGHT_LIMIT = 300_000  # larger sources are shown plain
 
@@ -60,6 +61,7 @@ class _Slot:
     seq: int = 0
     url: str = ""  # the URL of its current render (unique: it carries the revision)
     killed: bool = False  # its renderer was killed; reuse it only once Chromium saw it die
+    started: bool = False  # Chromium reported the load of ``url`` (a load can be dropped)
 
 
 class _Stack(QWidget):
@@ -269,11 +271,22 @@ class ArtifactPane(QWidget):
         back.url = url
         back.view.show()
         self._front.view.raise_()
+        back.started = False
         back.view.artifact_page.load(QUrl(url))
         back.watchdog.start()  # an infinite loop in the page never reaches loadFinished
+        QTimer.singleShot(LOAD_GUARD_MS, self, lambda s=back, q=self._seq: self._load_guard(s, q))
+
+    def _load_guard(self, slot: _Slot, seq: int) -> None:
+        """Issue a load again that Chromium dropped (issued while about:blank was still loading)."""
+        if self._loading and slot is self._back and slot.seq == seq and not slot.started:
+            log.info("the load of %s never started; loading it again", slot.url)
+            QTimer.singleShot(LOAD_GUARD_MS, self, lambda: self._load_guard(slot, seq))
+            slot.view.artifact_page.load(QUrl(slot.url))
 
     def _loading_changed(self, slot: _Slot, info: QWebEngineLoadingInfo) -> None:
         status = info.status()
+        if info.url().toString() == slot.url:
+            slot.started = True
         if status == QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus or info.url().toString() != slot.url:
             return  # a stale load (e.g. the end of one whose renderer was killed)
         self._load_finished(slot, status == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus)

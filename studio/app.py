@@ -1,0 +1,170 @@
+"""The GUI application: register the artifact scheme, build the services, show the window.
+
+Order matters: the ``artifact:`` URL scheme is registered before the QApplication exists, and
+the window (with its web pages) is deleted before the web profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # Qt is imported inside main(), after the scheme is registered
+    from PySide6.QtWebEngineCore import QWebEngineProfile
+    from PySide6.QtWidgets import QApplication
+
+    from studio.engine.base import GenerationParams
+    from studio.ui.generation import GenerationController
+    from studio.ui.mainwindow import MainWindow
+
+log = logging.getLogger("studio.app")
+
+APP_NAME = "Artifacts Studio"
+ORG_NAME = "Artifacts Studio"
+# Prints "STUDIO_SHOWN <epoch seconds>" once the window is shown, then quits (bench/startup.py).
+MEASURE_ENV = "STUDIO_MEASURE_STARTUP"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The GUI's own options (the lead's cli passes an equivalent Namespace)."""
+    p = argparse.ArgumentParser(prog="artifacts-studio", description="Chat beside a live artifact preview.")
+    p.add_argument("--model", help="a local model folder (or a repo id the engine knows)")
+    p.add_argument("--engine", default="mlx", help="engine name (default: mlx)")
+    p.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _params(args: argparse.Namespace) -> GenerationParams:
+    from studio.engine.base import GenerationParams
+
+    kwargs: dict[str, object] = {}
+    for name in ("max_tokens", "temperature", "top_p", "seed", "repetition_penalty"):
+        if getattr(args, name, None) is not None:
+            kwargs[name] = getattr(args, name)
+    return GenerationParams(**kwargs)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
+    """Run the studio window until it is closed.
+
+    Args:
+        argv: command-line arguments (without the program name), or a parsed Namespace with
+            ``.model``, ``.engine``, ``.max_tokens``, ``.temperature``.
+
+    Returns:
+        The process exit status.
+    """
+    if isinstance(argv, argparse.Namespace):
+        args = argv
+    else:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    measure = bool(getattr(args, "measure_startup", False) or os.environ.get(MEASURE_ENV))
+
+    app = create_application()
+    from PySide6.QtCore import QTimer
+
+    controller = None
+    engine_error = None
+    model = getattr(args, "model", None)
+    if model:
+        from studio.engine.base import EngineError
+        from studio.engine.registry import create_engine
+        from studio.ui.generation import GenerationController
+
+        try:
+            controller = GenerationController(create_engine(getattr(args, "engine", None) or "mlx"))
+        except EngineError as e:
+            engine_error = str(e)
+    window, profile = build_window(controller, params=_params(args))
+    if engine_error:
+        window.chat.show_notice(engine_error, "error")
+    if controller is not None and model:
+        controller.load(model)
+    if measure:
+        _report_when_shown(window, QTimer)
+    window.show()
+    try:
+        return int(app.exec())
+    finally:
+        dispose(window, profile)
+
+
+def create_application() -> QApplication:
+    """Register the artifact scheme, then make (or return) the QApplication."""
+    from studio.web.scheme import register_scheme
+
+    register_scheme()  # before any QApplication / WebEngine object exists
+
+    import PySide6.QtWebEngineWidgets  # noqa: F401  (must precede the QApplication)
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    app = QApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
+    app.setApplicationDisplayName(APP_NAME)
+    return app
+
+
+def build_window(
+    controller: GenerationController | None, **window_kwargs: Any
+) -> tuple[MainWindow, QWebEngineProfile]:
+    """Build the server, the sandboxed profile and the main window around a controller.
+
+    Args:
+        controller: a GenerationController, or None (no model).
+        **window_kwargs: passed to MainWindow (params, settings, native_dialogs, ...).
+
+    Returns:
+        (window, profile); pass both to :func:`dispose` when done.
+    """
+    from studio.core.serving import ArtifactServer
+    from studio.ui.mainwindow import MainWindow
+    from studio.web.profile import build_artifact_profile
+
+    server = ArtifactServer()
+    profile = build_artifact_profile(server)
+    window = MainWindow(server, profile, controller, **window_kwargs)
+    return window, profile
+
+
+def dispose(window: MainWindow, profile: QWebEngineProfile) -> None:
+    """Stop the engine thread, then delete the window (and its pages) before the profile."""
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication
+
+    window.shutdown()
+    if shiboken6.isValid(window):
+        shiboken6.delete(window)
+    QCoreApplication.processEvents()
+    if shiboken6.isValid(profile):
+        shiboken6.delete(profile)
+
+
+def _report_when_shown(window: MainWindow, qtimer: Any) -> None:
+    """Print once the window is exposed and a frame has been painted, then close it (bench/startup.py)."""
+    started = time.monotonic()
+
+    def check() -> None:
+        handle = window.windowHandle()
+        exposed = handle is not None and handle.isExposed()
+        if not exposed and time.monotonic() - started < 10:
+            qtimer.singleShot(1, check)
+            return
+        window.repaint()  # the first frame, synchronously
+        cpu = time.process_time()  # CPU seconds of this process so far (threads included)
+        print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={cpu:.3f}", flush=True)
+        window.close()
+
+    qtimer.singleShot(0, check)
