@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: system libraries QtWebEngine needs (Debian/Ubuntu, when missing), a Python 3.12
-# virtual environment in .venv, and the project installed into it with its dev tools.
+# virtual environment in .venv, and the project installed into it.
+#   scripts/setup.sh [EXTRAS]   e.g. "dev,llamacpp" for the tests (llama-cpp-python compiles llama.cpp:
+#                               about 8 minutes the first time on 2 cores, then pip's cache serves it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,9 +39,13 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
     rm -rf .venv
     "$py" -m venv .venv
 fi
-stamp=.venv/.studio-installed
+extras="${1:-}"
+spec="."
+[ -z "$extras" ] || spec=".[$extras]"
+stamp=".venv/.studio-installed-${extras:-base}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    [ -z "$extras" ] || case ",$extras," in *,llamacpp,*) echo "Installing llama-cpp-python (compiles llama.cpp the first time: several minutes)";; esac
+    .venv/bin/python -m pip install -q -e "$spec"
     touch "$stamp"
 fi

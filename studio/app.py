@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # Qt is imported inside main(), after the scheme is registere
     from PySide6.QtWidgets import QApplication
 
     from studio.engine.base import GenerationParams
+    from studio.store.library import Library
+    from studio.store.settings import Settings
     from studio.ui.generation import GenerationController
     from studio.ui.mainwindow import MainWindow
 
@@ -34,21 +36,64 @@ def build_parser() -> argparse.ArgumentParser:
     """The GUI's own options (the lead's cli passes an equivalent Namespace)."""
     p = argparse.ArgumentParser(prog="artifacts-studio", description="Chat beside a live artifact preview.")
     p.add_argument("--model", help="a local model folder (or a repo id the engine knows)")
-    p.add_argument("--engine", default="mlx", help="engine name (default: mlx)")
+    p.add_argument("--engine", default=None, help="engine name (default: the settings', else auto)")
+    p.add_argument("--data-dir", dest="data_dir", default=None, help="use the library in DIR")
     p.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
-def _params(args: argparse.Namespace) -> GenerationParams:
+def _params(args: argparse.Namespace, settings: Settings | None = None) -> GenerationParams:
+    """Sampling parameters: the (effective) settings, then the sampling flags the settings lack."""
     from studio.engine.base import GenerationParams
 
     kwargs: dict[str, object] = {}
+    if settings is not None:
+        kwargs.update(max_tokens=settings.max_tokens, temperature=settings.temperature)
     for name in ("max_tokens", "temperature", "top_p", "seed", "repetition_penalty"):
         if getattr(args, name, None) is not None:
             kwargs[name] = getattr(args, name)
     return GenerationParams(**kwargs)  # type: ignore[arg-type]
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as command-line flags (they win over the settings file)."""
+    from studio.cli import is_default
+
+    out: dict[str, Any] = {}
+    for name in ("model", "max_tokens", "temperature"):
+        if getattr(args, name, None) is not None:
+            out[name] = getattr(args, name)
+    engine = getattr(args, "engine", None)
+    if engine is not None and not is_default(engine):
+        out["engine"] = str(engine)
+    return out
+
+
+def open_library(data_dir: str | None) -> tuple[Library | None, list[tuple[str, str]]]:
+    """Open the library (moving a corrupt one aside); returns it and the notices to show."""
+    from studio.store.db import StoreError
+    from studio.store.library import Library
+
+    notices: list[tuple[str, str]] = []
+    try:
+        lib = Library.at(data_dir)
+    except (StoreError, OSError) as e:
+        log.error("the library cannot be opened: %s", e)
+        return None, [(f"The library cannot be opened, so nothing will be kept this session: {e}", "error")]
+    if lib.recovery is not None:
+        notices.append((lib.recovery.message, "warning"))
+    if lib.interrupted_on_open:
+        n = lib.interrupted_on_open
+        notices.append(
+            (
+                f"{n} answer{'s were' if n != 1 else ' was'} cut off when the app last stopped; "
+                "kept and marked interrupted.",
+                "warning",
+            )
+        )
+    return lib, notices
 
 
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
@@ -70,19 +115,34 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     app = create_application()
     from PySide6.QtCore import QTimer
 
+    from studio.store.settings import load_settings, with_overrides
+
+    stored_settings = load_settings()
+    overrides = flag_overrides(args)
+    settings = with_overrides(stored_settings, **overrides)
+    library, notices = open_library(getattr(args, "data_dir", None))
     controller = None
     engine_error = None
-    model = getattr(args, "model", None)
+    model = settings.model
     if model:
         from studio.engine.base import EngineError
         from studio.engine.registry import create_engine
         from studio.ui.generation import GenerationController
 
         try:
-            controller = GenerationController(create_engine(getattr(args, "engine", None) or "mlx"))
+            controller = GenerationController(create_engine(settings.engine, settings.model))
         except EngineError as e:
             engine_error = str(e)
-    window, profile = build_window(controller, params=_params(args))
+    window, profile = build_window(
+        controller,
+        params=_params(args, settings),
+        system_prompt=settings.system_prompt,
+        library=library,
+        app_settings=stored_settings,
+        overridden=overrides,
+    )
+    for text, level in notices:
+        window.chat.show_notice(text, level)
     if engine_error:
         window.chat.show_notice(engine_error, "error")
     if controller is not None and model:
@@ -94,6 +154,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         return int(app.exec())
     finally:
         dispose(window, profile)
+        if library is not None:
+            library.close()
 
 
 def create_application() -> QApplication:

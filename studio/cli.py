@@ -38,7 +38,12 @@ def _data_dir_arg(p: argparse.ArgumentParser, *, top: bool) -> None:
 
 
 def _sampling_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", default=_Default("mlx"), help="model backend (default: the settings' or mlx)")
+    p.add_argument(
+        "--engine",
+        default=_Default("auto"),
+        help="model backend: mlx, llamacpp or auto (default: the settings', else auto: MLX on Apple Silicon, "
+        "llama.cpp where installed elsewhere, else mlx)",
+    )
     p.add_argument("--max-tokens", type=int, default=None, help="most tokens per answer (default 4096)")
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0.2)")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default 0.95)")

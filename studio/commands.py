@@ -168,7 +168,7 @@ def generate_main(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     try:
-        engine = create_engine(args.engine)
+        engine = create_engine(args.engine, args.model)
     except EngineError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

@@ -25,7 +25,7 @@ class Settings:
 
     Attributes:
         model: model folder or repo id loaded at start (None: ask).
-        engine: backend name ("mlx", ...).
+        engine: backend name ("auto", "mlx", "llamacpp", ...); auto picks one for this machine.
         temperature: sampling temperature (0 = greedy).
         max_tokens: most tokens per answer.
         system_prompt: replaces the built-in system prompt when set.
@@ -34,7 +34,7 @@ class Settings:
     """
 
     model: str | None = None
-    engine: str = "mlx"
+    engine: str = "auto"
     temperature: float = 0.2
     max_tokens: int = 4096
     system_prompt: str | None = None

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QTextCursor
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -162,9 +162,10 @@ class Composer(QWidget):
         self.input.setObjectName("input")
         self.input.setPlaceholderText("Ask for something visual… (Enter sends, Shift+Enter new line)")
         self.input.setTabChangesFocus(True)
-        self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.input.setMinimumHeight(44)
-        self.input.setMaximumHeight(160)
+        self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Three lines to start with, growing with the text up to ten.
+        self.input.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self._fit_height()
         self.input.submit.connect(self.submit)
         self.input.escape.connect(self.stopRequested)
         self.input.filesDropped.connect(self.add_files)
@@ -191,6 +192,17 @@ class Composer(QWidget):
         box.addWidget(self.chip_row)
         box.addLayout(row)
         box.addWidget(self.refusal)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_height()  # the style sheet's font is known only once polished
+
+    def _fit_height(self, *_: object) -> None:
+        lines = self.input.document().documentLayout().documentSize().height()
+        lines = min(max(lines, 3), 10)
+        margins = self.input.contentsMargins()
+        frame = 2 * self.input.frameWidth() + margins.top() + margins.bottom()
+        self.input.setFixedHeight(int(lines * self.input.fontMetrics().lineSpacing() + frame + 8))
 
     # -- the public API ----------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def test_version_and_help() -> None:
 
 def test_no_command_means_gui() -> None:
     args = build_parser().parse_args(["gui", "--model", "m"])
-    assert (args.command, args.model, args.engine) == ("gui", "m", "mlx")
+    assert (args.command, args.model, args.engine) == ("gui", "m", "auto")
 
 
 def test_extract_writes_the_page_and_keeps_utf8(tmp_path: Path) -> None:
@@ -100,3 +100,14 @@ def test_generate_rejects_bad_input_before_loading(tmp_path: Path, capsys: pytes
     assert main(["generate", "--model", missing, "--prompt", "x", "--engine", "nonesuch"]) == 2
     assert "unknown engine 'nonesuch'" in capsys.readouterr().err
     assert main(["generate", "--model", missing, "--prompt", "  "]) == 2
+
+
+def test_auto_engine_follows_the_model_format(tmp_path: Path) -> None:
+    from studio.engine.registry import resolve
+
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "model.safetensors").write_bytes(b"")
+    assert resolve("auto", str(hf)) == "mlx"
+    assert resolve("mlx", str(tmp_path / "x.gguf")) == "mlx"  # an explicit choice stays
+    assert resolve("auto", str(tmp_path / "x.gguf")) in ("llamacpp", "mlx")  # llamacpp when installed

@@ -1,0 +1,418 @@
+"""The llama.cpp engine: GGUF models through llama-cpp-python, token by token, with prompt reuse.
+
+On a machine with neither Apple Silicon nor an NVIDIA GPU this is the fast engine (about ten
+times MLX's CPU build, see bench/engines.py). It is an optional extra because llama-cpp-python
+compiles llama.cpp at install time: ``pip install 'artifacts-studio[llamacpp]'``.
+
+Generation is driven at the token level (``Llama.eval`` for the prompt, ``Llama.generate`` for
+sampling, an incremental UTF-8 decoder for text), not through ``create_chat_completion``: cancel
+is checked between prefill steps and between tokens, and the figures are our own. llama.cpp keeps
+the evaluated tokens in its KV cache: a new prompt keeps the longest common prefix with them and
+only the rest is prefilled (reported as ``Chunk.prefilled_tokens``).
+
+All llama.cpp calls run on one :class:`~studio.engine.worker.SerialWorker` thread; ``stream_chat``
+may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from studio.engine.base import (
+    CancelToken,
+    ChatMessage,
+    Chunk,
+    EngineError,
+    FinishReason,
+    GenerationParams,
+    ModelInfo,
+    ModelLoadError,
+)
+from studio.engine.llamacpp_files import (
+    context_length,
+    file_type_name,
+    import_llama_cpp,
+    resolve_gguf,
+    route_llama_logs,
+    usable_cores,
+)
+from studio.engine.mlx_cache import common_prefix
+from studio.engine.worker import SerialWorker, WorkerClosed
+
+log = logging.getLogger("studio.engine")
+
+_CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."
+DEFAULT_N_CTX = 16384
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    msg = text[0] if text else type(exc).__name__
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def _chatml(messages: Sequence[ChatMessage]) -> str:
+    parts = []
+    if not messages or messages[0]["role"] != "system":
+        parts.append(f"<|im_start|>system\n{_CHATML_DEFAULT_SYSTEM}<|im_end|>\n")
+    parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+    parts.append("<|im_start|>assistant\n")
+    return "".join(parts)
+
+
+class LlamaCppEngine:
+    """The :class:`~studio.engine.base.Engine` for llama.cpp (GGUF files).
+
+    Args:
+        n_ctx: context size in tokens (default: the model's, at most 16384).
+        n_threads: CPU threads (default: every usable core).
+        n_gpu_layers: layers offloaded to a GPU build (-1: all; 0 on a CPU build).
+        prefill_step_size: prompt tokens per prefill step; cancel is checked between steps.
+        prompt_cache: keep the evaluated prefix across turns (False: every answer prefills it all).
+
+    Raises:
+        EngineError: llama-cpp-python is not installed (the message names the install command).
+    """
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        *,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        n_gpu_layers: int | None = None,
+        prefill_step_size: int = 256,
+        prompt_cache: bool = True,
+    ) -> None:
+        self._lib = import_llama_cpp()
+        route_llama_logs(self._lib)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or usable_cores()
+        if n_gpu_layers is None:
+            n_gpu_layers = -1 if self._lib.llama_supports_gpu_offload() else 0
+        self.n_gpu_layers = n_gpu_layers
+        self.prefill_step_size = max(1, prefill_step_size)
+        self.use_prompt_cache = prompt_cache
+        self._worker = SerialWorker("studio-llamacpp")
+        self._lock = threading.Lock()
+        self._pending: set[CancelToken] = set()
+        self._info: ModelInfo | None = None
+        # Touched only on the worker thread:
+        self._llm: Any = None
+        self._vocab: Any = None
+        self._formatter: Any = None
+        self._add_bos: int | None = None
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self._info
+
+    def load(self, model: str) -> ModelInfo:
+        """Load a .gguf file (or a folder / cached repo holding one).
+
+        Raises:
+            ModelLoadError: what is missing or broken, in one sentence.
+        """
+        path = resolve_gguf(model)
+        try:
+            info = self._worker.call(self._load_on_worker, path)
+        except WorkerClosed:
+            raise ModelLoadError("the llamacpp engine is closed") from None
+        self._info = info
+        return info
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[Chunk]:
+        """Stream one answer; the work starts when the generator is first advanced."""
+        return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
+
+    def cancel(self) -> None:
+        """Cancel the answer in progress and any answer waiting for the worker."""
+        with self._lock:
+            tokens = list(self._pending)
+        for token in tokens:
+            token.cancel()
+
+    def close(self) -> None:
+        """Cancel what runs, free the model and hand the worker thread back."""
+        self.cancel()
+        if not self._worker.closed:
+            try:
+                self._worker.call(self._free)
+            except WorkerClosed:
+                pass
+        self._worker.close()
+        self._info = None
+
+    # ------------------------------------------------------------------ extras
+
+    def encode_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt token ids for ``messages`` (chat template applied, generation prompt added).
+
+        Raises:
+            EngineError: no model is loaded.
+        """
+        if self._info is None:
+            raise EngineError("no model is loaded")
+        return self._worker.call(self._encode, list(messages))
+
+    def cached_tokens(self) -> list[int]:
+        """The token ids llama.cpp's KV cache holds (after the answer in progress, if any)."""
+        return self._worker.call(lambda: [] if self._llm is None else self._held())
+
+    def __enter__(self) -> LlamaCppEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ caller side
+
+    def _stream(
+        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken
+    ) -> Iterator[Chunk]:
+        out: queue.SimpleQueue[Chunk] = queue.SimpleQueue()
+        t0 = time.perf_counter()
+        with self._lock:
+            self._pending.add(token)
+        try:
+            try:
+                fut = self._worker.submit(self._generate, messages, params, token, out, t0)
+            except WorkerClosed:
+                yield Chunk(finish_reason="error", error="the llamacpp engine is closed")
+                return
+            fut.add_done_callback(lambda f: _final_if_lost(f, out))
+            while True:
+                chunk = out.get()
+                yield chunk
+                if chunk.finish_reason is not None:
+                    return
+        finally:
+            token.cancel()  # also when the consumer closes the generator early
+            with self._lock:
+                self._pending.discard(token)
+
+    # ------------------------------------------------------------------ worker side
+
+    def _free(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+        self._llm = self._vocab = self._formatter = None
+
+    def _held(self) -> list[int]:
+        return [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
+
+    def _load_on_worker(self, path: Path) -> ModelInfo:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._free()
+        n_train = context_length(self._lib, path)
+        n_ctx = self.n_ctx or min(n_train or DEFAULT_N_CTX, DEFAULT_N_CTX)
+        try:
+            llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=min(512, n_ctx),
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=self.n_gpu_layers,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise ModelLoadError(f"llama.cpp cannot load {path.name}: {_one_line(exc)}") from None
+        meta = dict(llm.metadata)
+        template = meta.get("tokenizer.chat_template")
+        eos, bos = llm.token_eos(), llm.token_bos()
+        text_of = llm._model.token_get_text
+        self._formatter = (
+            Jinja2ChatFormatter(
+                template=template,
+                eos_token=text_of(eos) if eos != -1 else "",
+                bos_token=text_of(bos) if bos != -1 else "",
+                add_generation_prompt=True,
+            )
+            if template
+            else None
+        )
+        if not template:
+            log.warning("%s has no chat template; using plain ChatML", path)
+        add_bos = meta.get("tokenizer.ggml.add_bos_token", "false") == "true" and bos != -1
+        self._add_bos = bos if add_bos else None
+        self._llm, self._vocab = llm, self._lib.llama_model_get_vocab(llm.model)
+        arch = meta.get("general.architecture", "?")
+        log.info("loaded %s (%s, n_ctx %d, %d threads)", path, arch, n_ctx, self.n_threads)
+        return ModelInfo(
+            name=path.stem,
+            path=str(path),
+            engine=self.name,
+            context_length=n_train or None,
+            quantization=file_type_name(meta.get("general.file_type")),
+            extra={
+                "model_type": arch,
+                "n_ctx": llm.n_ctx(),
+                "n_threads": self.n_threads,
+                "n_gpu_layers": self.n_gpu_layers,
+                "weight_bytes": int(llm._model.size()),
+                "description": llm._model.desc(),
+                "chat_template": "model" if template else "chatml-fallback",
+            },
+        )
+
+    def _encode(self, messages: list[ChatMessage]) -> list[int]:
+        fmt = self._formatter
+        text = fmt(messages=messages).prompt if fmt is not None else _chatml(messages)
+        ids = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        if self._add_bos is not None and (not ids or ids[0] != self._add_bos):
+            ids.insert(0, self._add_bos)
+        return ids
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        if self._llm is None:
+            out.put(Chunk(finish_reason="error", error="no model is loaded"))
+            return
+        if token.cancelled:
+            out.put(Chunk(finish_reason="cancelled"))
+            return
+        try:
+            prompt = self._encode(messages)
+        except Exception as exc:
+            out.put(Chunk(finish_reason="error", error=f"the chat template failed: {_one_line(exc)}"))
+            return
+        n_ctx = self._llm.n_ctx()
+        if not prompt:
+            out.put(Chunk(finish_reason="error", error="the prompt is empty"))
+            return
+        if len(prompt) >= n_ctx:
+            msg = f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}"
+            out.put(Chunk(prompt_tokens=len(prompt), finish_reason="error", error=msg))
+            return
+        try:
+            self._run(prompt, params, token, out, t0)
+        except Exception as exc:  # a bug of ours or a llama.cpp failure: end the stream in one line
+            log.exception("generation failed")
+            self._llm.reset()
+            out.put(Chunk(finish_reason="error", error=_one_line(exc)))
+
+    def _run(
+        self,
+        prompt: list[int],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        llm = self._llm
+        keep = 0
+        if self.use_prompt_cache:
+            keep = min(common_prefix(self._held(), prompt), len(prompt) - 1)
+        llm.n_tokens = keep  # eval() drops every KV cell from here on
+        suffix = prompt[keep:]
+        base: dict[str, Any] = {"prompt_tokens": len(prompt), "prefilled_tokens": len(suffix)}
+        log.debug("llamacpp: reusing %d of %d prompt tokens", keep, len(prompt))
+
+        started = time.perf_counter()
+        step = self.prefill_step_size
+        for i in range(0, len(suffix), step):
+            if token.cancelled:
+                out.put(Chunk(finish_reason="cancelled", **base))
+                return
+            llm.eval(suffix[i : i + step])
+        prefill_end = time.perf_counter()
+        prompt_tps = len(suffix) / max(prefill_end - started, 1e-9)
+
+        llm.set_seed(params.seed if params.seed is not None else self._lib.LLAMA_DEFAULT_SEED)
+        # The whole prompt is evaluated: generate() finds it cached and samples at once.
+        tokens = llm.generate(
+            prompt,
+            temp=params.temperature,
+            top_p=params.top_p,
+            top_k=0,
+            min_p=0.0,
+            typical_p=1.0,
+            repeat_penalty=params.repetition_penalty or 1.0,
+        )
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        n_ctx = llm.n_ctx()
+        n, ttft, tps = 0, None, 0.0
+        finish: FinishReason | None = None
+        try:
+            for tok in tokens:
+                now = time.perf_counter()
+                n += 1
+                ttft = ttft if ttft is not None else now - t0
+                tps = n / max(now - prefill_end, 1e-9)
+                if self._lib.llama_vocab_is_eog(self._vocab, tok):
+                    finish, text = "stop", decoder.decode(b"", final=True)
+                else:
+                    text = decoder.decode(llm.detokenize([tok]))
+                    if n >= params.max_tokens or llm.n_tokens + 1 >= n_ctx:
+                        finish, text = "length", text + decoder.decode(b"", final=True)
+                out.put(
+                    Chunk(
+                        text=text,
+                        generated_tokens=n,
+                        ttft=ttft,
+                        tps=tps,
+                        prompt_tps=prompt_tps,
+                        finish_reason=finish,
+                        **base,
+                    )
+                )
+                if finish is not None:
+                    break
+                if token.cancelled:
+                    finish = "cancelled"
+                    break
+        finally:
+            tokens.close()
+            if not self.use_prompt_cache:
+                llm.reset()
+        if finish == "cancelled":
+            tail = decoder.decode(b"", final=True)
+            out.put(
+                Chunk(
+                    text=tail,
+                    generated_tokens=n,
+                    ttft=ttft,
+                    tps=tps,
+                    prompt_tps=prompt_tps,
+                    finish_reason="cancelled",
+                    **base,
+                )
+            )
+        elif finish is None:  # generate() ended on its own (should not happen)
+            out.put(Chunk(finish_reason="error", error="the stream ended early", **base))
+
+
+def _final_if_lost(fut: Future[None], out: queue.SimpleQueue[Chunk]) -> None:
+    # A job dropped by close() never ran: end its stream so the consumer is not left waiting.
+    if fut.cancelled():
+        out.put(Chunk(finish_reason="error", error="the llamacpp engine was closed"))
+    elif fut.exception() is not None:
+        out.put(Chunk(finish_reason="error", error=_one_line(fut.exception())))  # type: ignore[arg-type]
+
+
+__all__ = ["LlamaCppEngine", "route_llama_logs", "usable_cores"]
