@@ -24,8 +24,11 @@ if [ "$(uname -s)" = "Linux" ] && command -v apt-get >/dev/null 2>&1; then
     pkgs="libnss3 libasound2 libegl1 libgl1 libgbm1 libfontconfig1 libxkbcommon0 libxkbfile1 libxcomposite1
           libxdamage1 libxrandr2 libxtst6 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
           libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
+    # the tests also check exported files in headless Chromium; npm fetches the runtime pack
     missing=""
     for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
+    case ",${1:-}," in *,dev,*) command -v chromium >/dev/null 2>&1 || missing="$missing chromium";; esac
     if [ -n "$missing" ]; then
         echo "Installing system libraries for QtWebEngine:$missing"
         sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
@@ -48,4 +51,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     [ -z "$extras" ] || case ",$extras," in *,llamacpp,*) echo "Installing llama-cpp-python (compiles llama.cpp the first time: several minutes)";; esac
     .venv/bin/python -m pip install -q -e "$spec"
     touch "$stamp"
+fi
+# The offline runtime pack (Chart.js, three.js, React, ...): pinned npm tarballs, hashes verified.
+if command -v npm >/dev/null 2>&1; then
+    .venv/bin/python scripts/fetch_runtime.py
+else
+    echo "npm not found: the offline runtime pack was not fetched (apt-get install -y npm); artifacts that load CDN libraries will not render offline" >&2
 fi

@@ -5,9 +5,11 @@
 * react: a harness page: an import map sending ``react``, ``react-dom``, ``react-dom/client`` and
   ``react/jsx-runtime`` (and any other bare import of the module) to pinned esm.sh URLs, Babel
   standalone (pinned unpkg URL) compiling the TSX/JSX module (presets react + typescript), and a
-  mount that renders the default export into ``#root``. When Babel or a module cannot load (the
-  sandbox blocks the network until the offline pack serves these URLs) the page prints ONE console
-  error naming what failed, and shows it in the page.
+  mount that renders the default export into ``#root``. Those pinned URLs are exactly what the
+  offline runtime pack serves (:mod:`studio.core.runtime`), so the harness needs no network; other
+  bare imports go to esm.sh and load only where the pack has them or the network is allowed. When
+  Babel or a module cannot load, the page prints ONE console error naming what failed, and shows it
+  in the page.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ REACT_IMPORTS: dict[str, str] = {
     "react-dom": f"https://esm.sh/react-dom@{REACT_VERSION}?external=react",
     "react-dom/client": f"https://esm.sh/react-dom@{REACT_VERSION}/client?external=react",
 }
-"""The pinned runtime URLs of the react harness (the offline pack maps these)."""
+"""The pinned runtime URLs of the react harness: the offline pack serves each of them as is."""
 
 ERROR_PREFIX = "[artifact]"
 """Every console error the harness itself prints starts with this."""
