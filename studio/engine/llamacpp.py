@@ -19,10 +19,7 @@ from __future__ import annotations
 import codecs
 import logging
 import queue
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,6 @@ from studio.engine.base import (
     CancelToken,
     ChatMessage,
     Chunk,
-    EngineError,
     FinishReason,
     GenerationParams,
     ModelInfo,
@@ -45,30 +41,15 @@ from studio.engine.llamacpp_files import (
     usable_cores,
 )
 from studio.engine.mlx_cache import common_prefix
-from studio.engine.worker import SerialWorker, WorkerClosed
+from studio.engine.threaded import ThreadedEngine, chatml, one_line
+from studio.engine.worker import WorkerClosed
 
 log = logging.getLogger("studio.engine")
 
-_CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."
 DEFAULT_N_CTX = 16384
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    msg = text[0] if text else type(exc).__name__
-    return msg if len(msg) <= 300 else msg[:297] + "..."
-
-
-def _chatml(messages: Sequence[ChatMessage]) -> str:
-    parts = []
-    if not messages or messages[0]["role"] != "system":
-        parts.append(f"<|im_start|>system\n{_CHATML_DEFAULT_SYSTEM}<|im_end|>\n")
-    parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
-    parts.append("<|im_start|>assistant\n")
-    return "".join(parts)
-
-
-class LlamaCppEngine:
+class LlamaCppEngine(ThreadedEngine):
     """The :class:`~studio.engine.base.Engine` for llama.cpp (GGUF files).
 
     Args:
@@ -102,10 +83,7 @@ class LlamaCppEngine:
         self.n_gpu_layers = n_gpu_layers
         self.prefill_step_size = max(1, prefill_step_size)
         self.use_prompt_cache = prompt_cache
-        self._worker = SerialWorker("studio-llamacpp")
-        self._lock = threading.Lock()
-        self._pending: set[CancelToken] = set()
-        self._info: ModelInfo | None = None
+        super().__init__("studio-llamacpp")
         # Touched only on the worker thread:
         self._llm: Any = None
         self._vocab: Any = None
@@ -113,10 +91,6 @@ class LlamaCppEngine:
         self._add_bos: int | None = None
 
     # ------------------------------------------------------------------ protocol
-
-    @property
-    def model(self) -> ModelInfo | None:
-        return self._info
 
     def load(self, model: str) -> ModelInfo:
         """Load a .gguf file (or a folder / cached repo holding one).
@@ -132,22 +106,6 @@ class LlamaCppEngine:
         self._info = info
         return info
 
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        params: GenerationParams | None = None,
-        cancel: CancelToken | None = None,
-    ) -> Iterator[Chunk]:
-        """Stream one answer; the work starts when the generator is first advanced."""
-        return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
-
-    def cancel(self) -> None:
-        """Cancel the answer in progress and any answer waiting for the worker."""
-        with self._lock:
-            tokens = list(self._pending)
-        for token in tokens:
-            token.cancel()
-
     def close(self) -> None:
         """Cancel what runs, free the model and hand the worker thread back."""
         self.cancel()
@@ -161,51 +119,9 @@ class LlamaCppEngine:
 
     # ------------------------------------------------------------------ extras
 
-    def encode_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The prompt token ids for ``messages`` (chat template applied, generation prompt added).
-
-        Raises:
-            EngineError: no model is loaded.
-        """
-        if self._info is None:
-            raise EngineError("no model is loaded")
-        return self._worker.call(self._encode, list(messages))
-
     def cached_tokens(self) -> list[int]:
         """The token ids llama.cpp's KV cache holds (after the answer in progress, if any)."""
         return self._worker.call(lambda: [] if self._llm is None else self._held())
-
-    def __enter__(self) -> LlamaCppEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ caller side
-
-    def _stream(
-        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken
-    ) -> Iterator[Chunk]:
-        out: queue.SimpleQueue[Chunk] = queue.SimpleQueue()
-        t0 = time.perf_counter()
-        with self._lock:
-            self._pending.add(token)
-        try:
-            try:
-                fut = self._worker.submit(self._generate, messages, params, token, out, t0)
-            except WorkerClosed:
-                yield Chunk(finish_reason="error", error="the llamacpp engine is closed")
-                return
-            fut.add_done_callback(lambda f: _final_if_lost(f, out))
-            while True:
-                chunk = out.get()
-                yield chunk
-                if chunk.finish_reason is not None:
-                    return
-        finally:
-            token.cancel()  # also when the consumer closes the generator early
-            with self._lock:
-                self._pending.discard(token)
 
     # ------------------------------------------------------------------ worker side
 
@@ -235,7 +151,7 @@ class LlamaCppEngine:
                 verbose=False,
             )
         except Exception as exc:
-            raise ModelLoadError(f"llama.cpp cannot load {path.name}: {_one_line(exc)}") from None
+            raise ModelLoadError(f"llama.cpp cannot load {path.name}: {one_line(exc)}") from None
         meta = dict(llm.metadata)
         template = meta.get("tokenizer.chat_template")
         eos, bos = llm.token_eos(), llm.token_bos()
@@ -276,45 +192,24 @@ class LlamaCppEngine:
 
     def _encode(self, messages: list[ChatMessage]) -> list[int]:
         fmt = self._formatter
-        text = fmt(messages=messages).prompt if fmt is not None else _chatml(messages)
+        text = fmt(messages=messages).prompt if fmt is not None else chatml(messages)
         ids = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
         if self._add_bos is not None and (not ids or ids[0] != self._add_bos):
             ids.insert(0, self._add_bos)
         return ids
 
-    def _generate(
-        self,
-        messages: list[ChatMessage],
-        params: GenerationParams,
-        token: CancelToken,
-        out: queue.SimpleQueue[Chunk],
-        t0: float,
-    ) -> None:
-        if self._llm is None:
-            out.put(Chunk(finish_reason="error", error="no model is loaded"))
-            return
-        if token.cancelled:
-            out.put(Chunk(finish_reason="cancelled"))
-            return
-        try:
-            prompt = self._encode(messages)
-        except Exception as exc:
-            out.put(Chunk(finish_reason="error", error=f"the chat template failed: {_one_line(exc)}"))
-            return
+    def _loaded(self) -> bool:
+        return self._llm is not None
+
+    def _check_prompt(self, prompt: list[int]) -> Chunk | None:
         n_ctx = self._llm.n_ctx()
-        if not prompt:
-            out.put(Chunk(finish_reason="error", error="the prompt is empty"))
-            return
-        if len(prompt) >= n_ctx:
-            msg = f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}"
-            out.put(Chunk(prompt_tokens=len(prompt), finish_reason="error", error=msg))
-            return
-        try:
-            self._run(prompt, params, token, out, t0)
-        except Exception as exc:  # a bug of ours or a llama.cpp failure: end the stream in one line
-            log.exception("generation failed")
-            self._llm.reset()
-            out.put(Chunk(finish_reason="error", error=_one_line(exc)))
+        if len(prompt) < n_ctx:
+            return None
+        msg = f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}"
+        return Chunk(prompt_tokens=len(prompt), finish_reason="error", error=msg)
+
+    def _after_failure(self) -> None:
+        self._llm.reset()
 
     def _run(
         self,
@@ -405,14 +300,6 @@ class LlamaCppEngine:
             )
         elif finish is None:  # generate() ended on its own (should not happen)
             out.put(Chunk(finish_reason="error", error="the stream ended early", **base))
-
-
-def _final_if_lost(fut: Future[None], out: queue.SimpleQueue[Chunk]) -> None:
-    # A job dropped by close() never ran: end its stream so the consumer is not left waiting.
-    if fut.cancelled():
-        out.put(Chunk(finish_reason="error", error="the llamacpp engine was closed"))
-    elif fut.exception() is not None:
-        out.put(Chunk(finish_reason="error", error=_one_line(fut.exception())))  # type: ignore[arg-type]
 
 
 __all__ = ["LlamaCppEngine", "route_llama_logs", "usable_cores"]

@@ -14,11 +14,8 @@ import atexit
 import importlib.util
 import logging
 import queue
-import threading
 import time
 import weakref
-from collections.abc import Generator, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,9 +30,10 @@ from studio.engine.base import (
     ModelLoadError,
 )
 from studio.engine.mlx_cache import PromptCache
-from studio.engine.mlx_support import chatml, mlx_supports, one_line, repetition_penalty
+from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
-from studio.engine.worker import SerialWorker, WorkerClosed
+from studio.engine.threaded import ThreadedEngine, chatml, one_line
+from studio.engine.worker import WorkerClosed
 
 log = logging.getLogger("studio.engine")
 
@@ -54,7 +52,7 @@ class _Cancelled(Exception):
     """Raised from the prefill progress callback to abort a long prompt."""
 
 
-class MLXEngine:
+class MLXEngine(ThreadedEngine):
     """The :class:`~studio.engine.base.Engine` for mlx-lm.
 
     Args:
@@ -77,10 +75,7 @@ class MLXEngine:
         self.prefill_step_size = prefill_step_size
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
-        self._worker = SerialWorker("studio-mlx")
-        self._lock = threading.Lock()
-        self._pending: set[CancelToken] = set()
-        self._info: ModelInfo | None = None
+        super().__init__("studio-mlx")
         # Touched only on the worker thread:
         self._model: Any = None
         self._tokenizer: Any = None
@@ -89,10 +84,6 @@ class MLXEngine:
         _open_engines.add(self)
 
     # ------------------------------------------------------------------ protocol
-
-    @property
-    def model(self) -> ModelInfo | None:
-        return self._info
 
     def load(self, model: str) -> ModelInfo:
         """Load a model folder or a repo id from the local Hugging Face cache.
@@ -112,25 +103,6 @@ class MLXEngine:
             raise
         self._info = info
         return info
-
-    def stream_chat(
-        self,
-        messages: Sequence[ChatMessage],
-        params: GenerationParams | None = None,
-        cancel: CancelToken | None = None,
-    ) -> Generator[Chunk]:
-        """Stream one answer; the work starts when the generator is first advanced.
-
-        Closing the generator before its last chunk cancels the answer.
-        """
-        return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
-
-    def cancel(self) -> None:
-        """Cancel the answer in progress and any answer waiting for the worker."""
-        with self._lock:
-            tokens = list(self._pending)
-        for token in tokens:
-            token.cancel()
 
     def close(self) -> None:
         """Cancel what runs, stop the worker thread and drop the model."""
@@ -155,55 +127,9 @@ class MLXEngine:
 
     # ------------------------------------------------------------------ extras
 
-    def encode_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The prompt token ids for ``messages`` (chat template applied, generation prompt added).
-
-        Raises:
-            EngineError: no model is loaded.
-        """
-        if self._info is None:
-            raise EngineError("no model is loaded")
-        return self._worker.call(self._encode, list(messages))
-
     def cached_tokens(self) -> list[int]:
         """The token ids the prompt cache holds (after the answer in progress, if any)."""
         return self._worker.call(lambda: self._cache.tokens)
-
-    def __enter__(self) -> MLXEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ caller side
-
-    def _stream(
-        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken
-    ) -> Generator[Chunk]:
-        out: queue.SimpleQueue[Chunk] = queue.SimpleQueue()
-        finished = False
-        t0 = time.perf_counter()
-        with self._lock:
-            self._pending.add(token)
-        try:
-            try:
-                fut = self._worker.submit(self._generate, messages, params, token, out, t0)
-            except WorkerClosed:
-                yield Chunk(finish_reason="error", error="the MLX engine is closed")
-                return
-            fut.add_done_callback(lambda f: _final_if_lost(f, out))
-            while True:
-                chunk = out.get()
-                if chunk.finish_reason is not None:
-                    finished = True
-                yield chunk
-                if finished:
-                    return
-        finally:
-            if not finished:  # the consumer closed the generator early: stop the worker
-                token.cancel()
-            with self._lock:
-                self._pending.discard(token)
 
     # ------------------------------------------------------------------ worker side
 
@@ -252,34 +178,11 @@ class MLXEngine:
             text = chatml(messages)
         return list(self._tokenizer.encode(text, add_special_tokens=False))
 
-    def _generate(
-        self,
-        messages: list[ChatMessage],
-        params: GenerationParams,
-        token: CancelToken,
-        out: queue.SimpleQueue[Chunk],
-        t0: float,
-    ) -> None:
-        if self._model is None:
-            out.put(Chunk(finish_reason="error", error="no model is loaded"))
-            return
-        if token.cancelled:
-            out.put(Chunk(finish_reason="cancelled"))
-            return
-        try:
-            prompt = self._encode(messages)
-        except Exception as exc:
-            out.put(Chunk(finish_reason="error", error=f"the chat template failed: {one_line(exc)}"))
-            return
-        if not prompt:
-            out.put(Chunk(finish_reason="error", error="the prompt is empty"))
-            return
-        try:
-            self._run(prompt, params, token, out, t0)
-        except Exception as exc:  # a bug of ours: still end the stream with one line
-            log.exception("generation failed")
-            self._cache.reset()
-            out.put(Chunk(finish_reason="error", error=one_line(exc)))
+    def _loaded(self) -> bool:
+        return self._model is not None
+
+    def _after_failure(self) -> None:
+        self._cache.reset()
 
     def _run(
         self,
@@ -372,14 +275,6 @@ class MLXEngine:
             )
         elif finish is None:  # stream_generate ended without a finish_reason (should not happen)
             out.put(Chunk(finish_reason="error", error="the stream ended early", **base))  # type: ignore[arg-type]
-
-
-def _final_if_lost(fut: Future[None], out: queue.SimpleQueue[Chunk]) -> None:
-    # A job dropped by close() never ran: end its stream so the consumer is not left waiting.
-    if fut.cancelled():
-        out.put(Chunk(finish_reason="error", error="the MLX engine was closed"))
-    elif fut.exception() is not None:
-        out.put(Chunk(finish_reason="error", error=one_line(fut.exception())))  # type: ignore[arg-type]
 
 
 __all__ = ["EngineError", "MLXEngine", "ModelLoadError", "mlx_supports"]

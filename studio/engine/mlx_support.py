@@ -1,15 +1,10 @@
-"""Small helpers of the MLX engine: architecture support, ChatML fallback, messages, penalties."""
+"""Small helpers of the MLX engine: architecture support and the repetition penalty."""
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
 from typing import Any
 
-from studio.engine.base import ChatMessage
-
-# Used only when a model folder carries no chat template of its own.
-CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."
 # mlx-lm's default window for the repetition penalty.
 PENALTY_CONTEXT = 20
 
@@ -20,23 +15,6 @@ def mlx_supports(model_type: str) -> bool:
 
     name = MODEL_REMAPPING.get(model_type, model_type)
     return importlib.util.find_spec(f"mlx_lm.models.{name}") is not None
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, at most 300 characters."""
-    text = str(exc).strip().splitlines()
-    msg = text[0] if text else type(exc).__name__
-    return msg if len(msg) <= 300 else msg[:297] + "..."
-
-
-def chatml(messages: Sequence[ChatMessage]) -> str:
-    """Render ``messages`` as plain ChatML with the assistant turn opened."""
-    parts = []
-    if not messages or messages[0]["role"] != "system":
-        parts.append(f"<|im_start|>system\n{CHATML_DEFAULT_SYSTEM}<|im_end|>\n")
-    parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
-    parts.append("<|im_start|>assistant\n")
-    return "".join(parts)
 
 
 def repetition_penalty(penalty: float, cached: list[int]) -> list[Any]:

@@ -1,0 +1,201 @@
+"""The machinery shared by engines whose library works on one thread (MLX, llama.cpp).
+
+A :class:`ThreadedEngine` loads and generates on one long-lived
+:class:`~studio.engine.worker.SerialWorker`. ``stream_chat`` may be called from any thread: its
+generator receives :class:`Chunk` records from the worker through a queue, and closing it early
+cancels the answer. Subclasses supply the library-specific steps: load, encode, run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future
+from typing import Self
+
+from studio.engine.base import CancelToken, ChatMessage, Chunk, EngineError, GenerationParams, ModelInfo
+from studio.engine.worker import SerialWorker, WorkerClosed
+
+log = logging.getLogger("studio.engine")
+
+# Used only when a model carries no chat template of its own.
+CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 300 characters."""
+    text = str(exc).strip().splitlines()
+    msg = text[0] if text else type(exc).__name__
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def chatml(messages: Sequence[ChatMessage]) -> str:
+    """Render ``messages`` as plain ChatML with the assistant turn opened."""
+    parts = []
+    if not messages or messages[0]["role"] != "system":
+        parts.append(f"<|im_start|>system\n{CHATML_DEFAULT_SYSTEM}<|im_end|>\n")
+    parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+    parts.append("<|im_start|>assistant\n")
+    return "".join(parts)
+
+
+class ThreadedEngine:
+    """An engine whose load and generation run on its own worker thread.
+
+    Subclasses set ``name`` and implement ``_loaded``, ``_encode`` and ``_run`` (all on the
+    worker); they may override ``_check_prompt`` and ``_after_failure``.
+    """
+
+    name = "threaded"
+
+    def __init__(self, worker_name: str) -> None:
+        self._worker = SerialWorker(worker_name)
+        self._lock = threading.Lock()
+        self._pending: set[CancelToken] = set()
+        self._info: ModelInfo | None = None
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    def model(self) -> ModelInfo | None:
+        return self._info
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Generator[Chunk]:
+        """Stream one answer; the work starts when the generator is first advanced.
+
+        Closing the generator before its last chunk cancels the answer.
+        """
+        return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
+
+    def cancel(self) -> None:
+        """Cancel the answer in progress and any answer waiting for the worker."""
+        with self._lock:
+            tokens = list(self._pending)
+        for token in tokens:
+            token.cancel()
+
+    # ------------------------------------------------------------------ extras
+
+    def encode_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt token ids for ``messages`` (chat template applied, generation prompt added).
+
+        Raises:
+            EngineError: no model is loaded.
+        """
+        if self._info is None:
+            raise EngineError("no model is loaded")
+        return self._worker.call(self._encode, list(messages))
+
+    def close(self) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ caller side
+
+    def _stream(
+        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken
+    ) -> Generator[Chunk]:
+        out: queue.SimpleQueue[Chunk] = queue.SimpleQueue()
+        finished = False
+        t0 = time.perf_counter()
+        with self._lock:
+            self._pending.add(token)
+        try:
+            try:
+                fut = self._worker.submit(self._generate, messages, params, token, out, t0)
+            except WorkerClosed:
+                yield Chunk(finish_reason="error", error=f"the {self.name} engine is closed")
+                return
+            fut.add_done_callback(lambda f: self._final_if_lost(f, out))
+            while True:
+                chunk = out.get()
+                finished = chunk.finish_reason is not None
+                yield chunk
+                if finished:
+                    return
+        finally:
+            if not finished:  # the consumer closed the generator early: stop the worker
+                token.cancel()
+            with self._lock:
+                self._pending.discard(token)
+
+    def _final_if_lost(self, fut: Future[None], out: queue.SimpleQueue[Chunk]) -> None:
+        # A job dropped by close() never ran: end its stream so the consumer is not left waiting.
+        if fut.cancelled():
+            out.put(Chunk(finish_reason="error", error=f"the {self.name} engine was closed"))
+        elif (exc := fut.exception()) is not None:
+            out.put(Chunk(finish_reason="error", error=one_line(exc)))
+
+    # ------------------------------------------------------------------ worker side
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        if not self._loaded():
+            out.put(Chunk(finish_reason="error", error="no model is loaded"))
+            return
+        if token.cancelled:
+            out.put(Chunk(finish_reason="cancelled"))
+            return
+        try:
+            prompt = self._encode(messages)
+        except Exception as exc:
+            out.put(Chunk(finish_reason="error", error=f"the chat template failed: {one_line(exc)}"))
+            return
+        if not prompt:
+            out.put(Chunk(finish_reason="error", error="the prompt is empty"))
+            return
+        problem = self._check_prompt(prompt)
+        if problem is not None:
+            out.put(problem)
+            return
+        try:
+            self._run(prompt, params, token, out, t0)
+        except Exception as exc:  # a bug of ours or a library failure: end the stream in one line
+            log.exception("generation failed")
+            self._after_failure()
+            out.put(Chunk(finish_reason="error", error=one_line(exc)))
+
+    def _loaded(self) -> bool:
+        raise NotImplementedError
+
+    def _encode(self, messages: list[ChatMessage]) -> list[int]:
+        raise NotImplementedError
+
+    def _check_prompt(self, prompt: list[int]) -> Chunk | None:
+        """An error chunk when the prompt cannot be answered (e.g. longer than the context)."""
+        return None
+
+    def _run(
+        self,
+        prompt: list[int],
+        params: GenerationParams,
+        token: CancelToken,
+        out: queue.SimpleQueue[Chunk],
+        t0: float,
+    ) -> None:
+        raise NotImplementedError
+
+    def _after_failure(self) -> None:
+        """Bring the model's cache back to a consistent state after a failed answer."""
+
+
+__all__ = ["CHATML_DEFAULT_SYSTEM", "ThreadedEngine", "chatml", "one_line"]
