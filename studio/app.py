@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("files", nargs="*", help="files to open: .html in the preview, others attached")
     return p
 
 
@@ -97,6 +98,13 @@ def open_library(data_dir: str | None) -> tuple[Library | None, list[tuple[str, 
 
 
 def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
+    """Run the studio window; a startup failure goes to the log file and a message, not a traceback."""
+    from studio.startuplog import run_guarded
+
+    return run_guarded(lambda: _run(argv))
+
+
+def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     """Run the studio window until it is closed.
 
     Args:
@@ -113,6 +121,9 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     measure = bool(getattr(args, "measure_startup", False) or os.environ.get(MEASURE_ENV))
 
     app = create_application()
+    from studio.startuplog import maybe_fail
+
+    maybe_fail("window")  # test hook: a failure once a message box can be shown
     from PySide6.QtCore import QTimer
 
     from studio.store.settings import load_settings, with_overrides
@@ -141,6 +152,7 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         app_settings=stored_settings,
         overridden=overrides,
     )
+    profile.artifact_interceptor.network_default = settings.allow_network  # type: ignore[attr-defined]
     for text, level in notices:
         window.chat.show_notice(text, level)
     if engine_error:
@@ -149,6 +161,9 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         controller.load(model)
     if measure:
         _report_when_shown(window, QTimer)
+    from studio import fileopen
+
+    fileopen.install(app, window, getattr(args, "files", None) or [])
     window.show()
     try:
         return int(app.exec())
@@ -174,8 +189,14 @@ def create_application() -> QApplication:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setApplicationName(APP_NAME)
     QCoreApplication.setOrganizationName(ORG_NAME)
-    app = QApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
+    from studio.fileopen import StudioApplication  # takes macOS FileOpen events
+
+    app = StudioApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
     app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName("artifacts-studio")  # matches the .desktop entry (Wayland app id)
+    from studio.about import app_icon
+
+    app.setWindowIcon(app_icon())
     return app
 
 
@@ -193,10 +214,10 @@ def build_window(
     """
     from studio.core.serving import ArtifactServer
     from studio.ui.mainwindow import MainWindow
-    from studio.web.profile import build_artifact_profile
+    from studio.web.profile import artifact_state_dir, build_artifact_profile
 
     server = ArtifactServer()
-    profile = build_artifact_profile(server)
+    profile = build_artifact_profile(server, storage_path=artifact_state_dir())
     window = MainWindow(server, profile, controller, **window_kwargs)
     return window, profile
 
@@ -226,7 +247,8 @@ def _report_when_shown(window: MainWindow, qtimer: Any) -> None:
             return
         window.repaint()  # the first frame, synchronously
         cpu = time.process_time()  # CPU seconds of this process so far (threads included)
-        print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={cpu:.3f}", flush=True)
+        listed = len(window.sidebar.ids()) if window.sidebar is not None else -1
+        print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={cpu:.3f} sidebar={listed}", flush=True)
         window.close()
 
     qtimer.singleShot(0, check)

@@ -1,4 +1,4 @@
-"""The front door: ``artifacts-studio [--data-dir DIR] [gui] | generate | extract | check | history | export``.
+"""The front door: ``artifacts-studio [--data-dir DIR] [gui] | generate | extract | check | history | export | eval``.
 
 Exit codes shared by the headless commands: 0 success (an artifact was written), 1 failure (engine
 error; for ``check``: JS errors, hung or blank), 2 bad input (missing model, unreadable file), 3 the
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from studio import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_NO_ARTIFACT = 0, 1, 2, 3
-COMMANDS = ("gui", "generate", "extract", "check", "history", "export")
+COMMANDS = ("gui", "generate", "extract", "check", "history", "export", "eval")
 
 
 class _Default(str):
@@ -108,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", type=int, default=None, metavar="N", help="version number (default: current)"
     )
     exp.add_argument("-o", "--output", required=True, metavar="OUT.html", help="where to write the page")
-    for p in (gui, gen, ext, chk, his, exp):
+    from studio.evaluate import add_parser as add_eval_parser
+
+    ev = add_eval_parser(sub, _sampling_args)
+    for p in (gui, gen, ext, chk, his, exp, ev):
         _data_dir_arg(p, top=False)
     return parser
 
@@ -150,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from studio.web.checker import check_main
 
         return check_main(args)
+    if args.command == "eval":
+        from studio.evaluate import eval_main
+
+        return eval_main(args)
     from studio.app import main as gui_main
 
     return gui_main(args)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from studio.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_NO_ARTIFACT, EXIT_OK, is_default
 from studio.core.attachments import Attachment, AttachmentError, compose_user_message, load_attachment
 from studio.core.extract import Extraction, StreamingExtractor, extract
-from studio.core.prompts import system_prompt
+from studio.core.prompts import default_prompt
 from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams, ModelLoadError
 from studio.store.settings import Settings, load_settings
@@ -206,7 +206,7 @@ def _run_turns(
     args: argparse.Namespace,
     saver: GenerateSaver | None = None,
 ) -> int:
-    messages: list[ChatMessage] = [{"role": "system", "content": args.system or system_prompt()}]
+    messages: list[ChatMessage] = [{"role": "system", "content": args.system or default_prompt()}]
     figures: list[dict[str, object]] = []
     answer, last = "", Chunk()
     for turn, prompt in enumerate(prompts, 1):

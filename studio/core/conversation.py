@@ -30,11 +30,11 @@ FALLBACK_SYSTEM_PROMPT = (
 def default_system_prompt() -> str:
     """The app's system prompt (``studio.core.prompts``), or a short fallback when it is absent."""
     try:
-        from studio.core.prompts import system_prompt
+        from studio.core.prompts import default_prompt
     except ImportError:
         log.debug("studio.core.prompts is missing; using the fallback system prompt")
         return FALLBACK_SYSTEM_PROMPT
-    return system_prompt()
+    return default_prompt()
 
 
 def _compose(text: str, attachments: Sequence[Attachment]) -> str:
@@ -87,6 +87,44 @@ class Conversation:
         self._messages: dict[str, Message] = {}
         self._children: dict[str | None, list[str]] = {None: []}
         self.current_id: str | None = None
+
+    @classmethod
+    def from_messages(
+        cls, messages: Sequence[Any], current_id: str | None, conversation_id: str | None = None
+    ) -> Conversation:
+        """Rebuild a tree from stored messages (e.g. ``studio.store`` StoredMessage records).
+
+        Args:
+            messages: objects with ``id``, ``parent_id``, ``role``, ``content`` and optionally
+                ``attachments``, ``finish_reason``, ``error``, ``stats``, oldest first (parents first).
+            current_id: the current leaf (None or unknown: the newest leaf of the last branch).
+            conversation_id: the conversation's id.
+        """
+        conv = cls(conversation_id)
+        for m in messages:
+            if m.role not in ("user", "assistant"):
+                continue  # a stored system turn is rebuilt from the prompt, not kept in the tree
+            parent = m.parent_id if m.parent_id in conv._messages else None
+            if m.parent_id is not None and parent is None:
+                log.warning("message %s has a missing parent %s; shown as a first turn", m.id, m.parent_id)
+            msg = Message(
+                m.id,
+                parent,
+                m.role,
+                m.content,
+                tuple(getattr(m, "attachments", ()) or ()),
+                getattr(m, "finish_reason", None),
+                getattr(m, "error", None),
+                dict(getattr(m, "stats", None) or {}),
+            )
+            conv._messages[msg.id] = msg
+            conv._children.setdefault(parent, []).append(msg.id)
+            conv._children.setdefault(msg.id, [])
+        if current_id in conv._messages:
+            conv.current_id = current_id
+        elif conv._children[None]:
+            conv.switch_to(conv._children[None][-1])
+        return conv
 
     # -- reading -------------------------------------------------------------------------
 

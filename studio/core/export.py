@@ -1,7 +1,8 @@
 """Export an artifact version as one standalone .html that works offline.
 
 Attached data files the artifact reads with ``fetch("data/<name>")`` are embedded (base64) and a
-tiny fetch shim, placed before any of the page's own scripts, serves them from memory.
+tiny fetch shim, placed before any of the page's own scripts, serves them from memory. CDN
+libraries the offline runtime pack serves are inlined (:func:`studio.core.runtime_inline.inline_runtime`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ _HTML_OPEN = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
 
 
+def with_runtime(html: str) -> str:
+    """The page with the runtime pack's files inlined (unchanged when the pack is not fetched)."""
+    from studio.core.runtime import PackMissing
+    from studio.core.runtime_inline import inline_runtime
+
+    try:
+        return inline_runtime(html)
+    except PackMissing as exc:
+        log.warning("exported without the offline libraries: %s", exc)
+        return html
+
+
 def data_shim(files: dict[str, tuple[str, bytes]]) -> str:
     """The <script> that serves ``files`` (name -> (mime, bytes)) to fetch("data/<name>")."""
     table = {name: [mime, base64.b64encode(data).decode("ascii")] for name, (mime, data) in files.items()}
@@ -51,16 +64,21 @@ def data_shim(files: dict[str, tuple[str, bytes]]) -> str:
     return _SHIM % json.dumps(table, sort_keys=True).replace("<", "\\u003c")
 
 
-def export_html(html: str, files: dict[str, tuple[str, bytes]]) -> str:
+def export_html(html: str, files: dict[str, tuple[str, bytes]], *, runtime: bool = True) -> str:
     """Make one standalone page.
 
     Args:
         html: the artifact's page (as rendered).
         files: the artifact's data files, name -> (mime, data); may be empty.
+        runtime: inline every CDN library the offline runtime pack serves, so the page needs no
+            network (unknown URLs are left as they are).
 
     Returns:
-        The page, with the data embedded and the fetch shim first in <head> when there are files.
+        The page, with the runtime and data embedded and the fetch shim first in <head> when there
+        are files.
     """
+    if runtime:
+        html = with_runtime(html)
     if not files:
         return html
     shim = data_shim(files)

@@ -7,7 +7,10 @@ when the model breaks the contract anyway; the contract makes the common case cl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+
+log = logging.getLogger("studio.prompts")
 
 ARTIFACT_CONTRACT = """\
 You are Artifacts Studio, an expert front-end developer. When the user asks for something visual or \
@@ -61,3 +64,19 @@ def system_prompt(libraries: Sequence[str] = (), extra: str = "") -> str:
     if extra.strip():
         text += "\n\n" + extra.strip()
     return text
+
+
+def offline_libraries() -> list[str]:
+    """The runtime pack's libraries when the pack is fetched (else none: the model must not use CDNs)."""
+    try:
+        from studio.core.runtime import available_libraries, pack_ready
+
+        return available_libraries() if pack_ready() else []
+    except (OSError, ValueError, KeyError) as exc:  # no or broken manifest
+        log.warning("runtime pack unavailable: %s", exc)
+        return []
+
+
+def default_prompt(extra: str = "") -> str:
+    """The system prompt the app and the CLI use: :func:`system_prompt` with the offline libraries."""
+    return system_prompt(libraries=offline_libraries(), extra=extra)

@@ -14,6 +14,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from studio.core import runtime
+
 log = logging.getLogger("studio.serving")
 
 SCHEME = "artifact"
@@ -21,6 +23,27 @@ PAGE_NAME = "index.html"
 _KEEP_REVISIONS = 4
 _HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _BAD_NAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+RESET_PATH = "/_studio/reset"
+RESET_DONE_TITLE = "studio-state-cleared"
+# Served on an artifact's own origin: clears everything that origin stored, then says so in its title.
+RESET_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>clearing</title></head><body><script>
+(async () => {
+  try { localStorage.clear(); } catch (e) {}
+  try { sessionStorage.clear(); } catch (e) {}
+  const deleteDb = (name) => new Promise((done) => {
+    const req = indexedDB.deleteDatabase(name);
+    req.onsuccess = req.onerror = () => done();
+    setTimeout(done, 3000);  // blocked by a connection still open elsewhere: give up waiting
+  });
+  try {
+    for (const db of await indexedDB.databases()) await deleteDb(db.name);
+  } catch (e) {}
+  try { if (self.caches) for (const k of await caches.keys()) await caches.delete(k); } catch (e) {}
+  document.title = "RESET_DONE_TITLE";
+})();
+</script></body></html>""".replace("RESET_DONE_TITLE", RESET_DONE_TITLE)
 
 
 class NotFound(LookupError):
@@ -123,6 +146,7 @@ class ArtifactServer:
             host: the URL host (an artifact's host).
             path: the URL path, e.g. ``/index.html`` or ``/data/x.csv``.
             query: the URL query; ``r=<n>`` picks a kept revision of the page.
+                Paths under ``/_cdn/`` are CDN URLs answered from the offline runtime pack.
 
         Returns:
             The MIME type and the content.
@@ -130,6 +154,10 @@ class ArtifactServer:
         Raises:
             NotFound: no such artifact, page revision or file.
         """
+        if path.startswith(runtime.CDN_PREFIX):
+            return _pack_file(path, query)
+        if path == RESET_PATH:
+            return "text/html; charset=utf-8", RESET_PAGE.encode("utf-8")
         with self._lock:
             site = self._sites.get(host.lower())
             if site is None:
@@ -145,6 +173,17 @@ class ArtifactServer:
                 if entry is not None:
                     return entry
         raise NotFound(f"no file {path!r} in {host!r}")
+
+
+def _pack_file(path: str, query: str) -> tuple[str, bytes]:
+    """A runtime-pack file mirrored under an artifact's origin (the same for every artifact)."""
+    try:
+        return runtime.serve_cdn_path(path, query)
+    except runtime.PackMissing as exc:
+        log.warning("%s", exc)
+        raise NotFound(str(exc)) from None
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
 
 
 def _revision(query: str) -> int:

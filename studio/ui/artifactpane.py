@@ -7,29 +7,27 @@ until a better one exists. Only the newest pending page is rendered next (coales
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 from dataclasses import dataclass, field
 
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import HtmlLexer
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QImage, QResizeEvent
 from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEngineProfile
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
     QTabWidget,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.core.serving import ArtifactServer, host_for
+from studio.core.serving import RESET_DONE_TITLE, RESET_PATH, SCHEME, ArtifactServer, host_for
 from studio.ui.console import ConsoleStrip
+from studio.ui.diffview import DiffView
+from studio.ui.sourceeditor import SourcePanel
+from studio.ui.versionbar import VersionBar
 from studio.web.page import LinkConfirm, LinkOpener, entry
 from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
 from studio.web.profile import artifact_interceptor
@@ -40,7 +38,6 @@ SETTLE_MS = 120  # "the first moment" after loadFinished in which an error rejec
 REVIVE_MS = 2000  # at most this long to wait for a killed renderer to be noticed dead
 LOAD_GUARD_MS = 1000  # a render whose load has not started by then is loaded again (E's fix)
 SUSPECT_S = 0.3  # a renderer this late with a heartbeat is killed rather than reused
-HIGHLIGHT_LIMIT = 300_000  # larger sources are shown plain
 
 
 @dataclass
@@ -50,6 +47,7 @@ class _Render:
     title: str
     kind: str
     final: bool
+    source: str | None = None  # the artifact's own source (the editor shows it), default the html
 
 
 @dataclass
@@ -74,9 +72,15 @@ class _Stack(QWidget):
 
 
 class ArtifactPane(QWidget):
-    """Preview / Source tabs, a console strip with an error badge, copy and reload.
+    """Preview / Source (editor) / Diff tabs, a version strip, a console strip, copy and reload.
+
+    The pane knows nothing of the library: the window gives it the versions (:meth:`set_versions`)
+    and answers its requests.
 
     Signals:
+        versionRequested(int): previous / next asked for version N.
+        restoreRequested(int): "Restore this version" on version N.
+        runRequested(str): the edited source should be rendered and saved as a new version.
         consoleMessage(dict): an entry {level, message, line, source} of the shown version.
         requestBlocked(str): an artifact's network request was denied (its URL).
         rendered(str, bool): artifact id and final flag of a version now on screen.
@@ -87,6 +91,10 @@ class ArtifactPane(QWidget):
     requestBlocked = Signal(str)
     rendered = Signal(str, bool)
     hung = Signal()
+    versionRequested = Signal(int)
+    restoreRequested = Signal(int)
+    runRequested = Signal(str)
+    stateReset = Signal(str)
 
     def __init__(
         self,
@@ -120,8 +128,10 @@ class ArtifactPane(QWidget):
         self._revive = QTimer(self, singleShot=True, interval=REVIVE_MS)
         self._revive.timeout.connect(lambda: self._terminated(self._back))
         interceptor = artifact_interceptor(profile)
+        self._interceptor = interceptor
         if interceptor is not None:
             interceptor.blocked.connect(self._blocked)
+            interceptor.allowedNetwork.connect(self._allowed_network)
         self._build_ui()
 
     # -- UI --------------------------------------------------------------------------------
@@ -137,14 +147,31 @@ class ArtifactPane(QWidget):
         self._copy.clicked.connect(self.copy_source)
         self._reload = QPushButton("Reload")
         self._reload.clicked.connect(self.reload)
-        for button in (self._badge, self._copy, self._reload):
+        self.network_toggle = QToolButton()
+        self.network_toggle.setText("Network")
+        self.network_toggle.setCheckable(True)
+        self.network_toggle.setEnabled(False)
+        self.network_toggle.setToolTip(
+            "Let this artifact reach the network (off: only the offline libraries and its own files)"
+        )
+        self.network_toggle.toggled.connect(self._network_toggled)
+        self._reset_state = QPushButton("Reset state")
+        self._reset_state.setToolTip("Forget what this artifact stored and run it again")
+        self._reset_state.clicked.connect(self.reset_state)
+        for button in (self._badge, self._copy, self._reload, self.network_toggle, self._reset_state):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.version_bar = VersionBar()
+        self.version_bar.versionRequested.connect(self.versionRequested.emit)
+        self.version_bar.restoreRequested.connect(self.restoreRequested.emit)
         header = QHBoxLayout()
         header.addWidget(self._title, 1)
+        header.addWidget(self.version_bar)
         header.addWidget(self._kind)
         header.addWidget(self._badge)
         header.addWidget(self._copy)
         header.addWidget(self._reload)
+        header.addWidget(self.network_toggle)
+        header.addWidget(self._reset_state)
 
         self._hung_bar = QWidget()
         self._hung_bar.setObjectName("hungBar")
@@ -156,13 +183,15 @@ class ArtifactPane(QWidget):
         bar.addWidget(self._hung_reload)
         self._hung_bar.hide()
 
-        self._source = QTextBrowser()
-        self._source.setReadOnly(True)
-        self._source.setOpenLinks(False)
+        self.source_panel = SourcePanel()
+        self.source_panel.runRequested.connect(self.runRequested.emit)
+        self._source = self.source_panel.editor
+        self.diff_view = DiffView()
         self.tabs = QTabWidget()
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.addTab(self._stack, "Preview")
-        self.tabs.addTab(self._source, "Source")
+        self.tabs.addTab(self.source_panel, "Source")
+        self.tabs.addTab(self.diff_view, "Diff")
         self.tabs.currentChanged.connect(lambda _i: self._refresh_source())
 
         self.console = ConsoleStrip()
@@ -178,7 +207,9 @@ class ArtifactPane(QWidget):
         layout.addWidget(self.console)
 
     # -- public API ------------------------------------------------------------------------
-    def show_artifact(self, artifact_id: str, html: str, *, title: str, kind: str, final: bool) -> None:
+    def show_artifact(
+        self, artifact_id: str, html: str, *, title: str, kind: str, final: bool, source: str | None = None
+    ) -> None:
         """Render a version of an artifact (stream-safe; cheap to call often).
 
         Args:
@@ -187,10 +218,14 @@ class ArtifactPane(QWidget):
             title: shown in the header.
             kind: "html", "svg" or "react".
             final: the answer has ended; render even if the page has errors.
+            source: the artifact's own source for the editor (default: ``html``).
         """
-        render = _Render(artifact_id, html, title, kind, final)
+        render = _Render(artifact_id, html, title, kind, final, source)
         shown = self._front.render
         if shown and shown.artifact_id == artifact_id and shown.html == html and not self._loading:
+            if source is not None and source != shown.source:
+                shown.source = source
+                self._refresh_source()
             if final and not shown.final:  # the last streamed frame already is the final one
                 shown.final = True
                 self._set_header(render)
@@ -217,12 +252,17 @@ class ArtifactPane(QWidget):
         self._hung_bar.hide()
         self._title.clear()
         self._kind.clear()
-        self._source.clear()
+        self.source_panel.set_source("")
+        self.set_versions([], None)
         self._show_console()
 
     def current_html(self) -> str | None:
         """The html of the version on screen, or None."""
         return self._front.render.html if self._front.render else None
+
+    def frame(self) -> QImage:
+        """A grab of the version on screen (for the blank-frame check)."""
+        return self._front.view.grab().toImage()
 
     def console_entries(self) -> list[dict]:
         """Console entries of the version on screen."""
@@ -237,13 +277,45 @@ class ArtifactPane(QWidget):
         if self._front.render:
             QGuiApplication.clipboard().setText(self._front.render.html)
 
+    def reset_state(self) -> bool:
+        """Clear the shown artifact's stored state (its origin's storage), then run it again.
+
+        The artifact's page is replaced by a blank page on the same origin first, so no open
+        IndexedDB connection of the artifact holds the deletion up. ``stateReset`` follows.
+
+        Returns:
+            False when no artifact is shown or a render is in flight (nothing done).
+        """
+        render = self._front.render
+        if render is None or self.is_rendering():
+            return False
+        page = self._front.view.artifact_page
+        self._front.watchdog.stop()
+        done = [False]
+
+        def cleared(title: str) -> None:
+            if title != RESET_DONE_TITLE or done[0]:
+                return
+            done[0] = True
+            try:
+                page.titleChanged.disconnect(cleared)
+            except (RuntimeError, TypeError):  # already gone
+                pass
+            log.info("state of artifact %s cleared", render.artifact_id)
+            self.reload()
+            self.stateReset.emit(render.artifact_id)
+
+        page.titleChanged.connect(cleared)
+        page.load(QUrl(f"{SCHEME}://{host_for(render.artifact_id)}{RESET_PATH}"))
+        return True
+
     def reload(self) -> None:
         """Render the shown version again (also the way back from a stopped page)."""
         if self._front.render:
             self._hung_bar.hide()
             again = self._front.render
             self._front.render = None  # force a real load
-            self._start(_Render(again.artifact_id, again.html, again.title, again.kind, True))
+            self._start(_Render(again.artifact_id, again.html, again.title, again.kind, True, again.source))
 
     # -- rendering -------------------------------------------------------------------------
     def _start(self, render: _Render) -> None:
@@ -397,20 +469,56 @@ class ArtifactPane(QWidget):
             self._badge.setChecked(True)
 
     # -- header and source -----------------------------------------------------------------
+    def _network_toggled(self, on: bool) -> None:
+        render = self._front.render
+        if self._interceptor is not None and render is not None:
+            self._interceptor.set_network_allowed(host_for(render.artifact_id), on)
+
+    def _allowed_network(self, url: str, host: str) -> None:
+        for slot in (self._back, self._front):
+            if slot.render is not None and host_for(slot.render.artifact_id) == host:
+                self._console(slot, entry("network", f"network request to {url} (allowed)", 0, url))
+                return
+
+    def _sync_network_toggle(self, render: _Render) -> None:
+        """Show the toggle state of the artifact on screen (without changing it)."""
+        on = self._interceptor is not None and self._interceptor.network_allowed(host_for(render.artifact_id))
+        self.network_toggle.blockSignals(True)
+        self.network_toggle.setChecked(on)
+        self.network_toggle.setEnabled(self._interceptor is not None)
+        self.network_toggle.blockSignals(False)
+
     def _set_header(self, render: _Render) -> None:
+        self._sync_network_toggle(render)
         self._title.setText(render.title)
         self._kind.setText(render.kind)
 
     def _refresh_source(self) -> None:
-        if self.tabs.currentWidget() is not self._source:
-            return
-        text = self.current_html() or ""
-        if len(text) > HIGHLIGHT_LIMIT:
-            self._source.setHtml(f"<pre>{html_lib.escape(text)}</pre>")
-        else:
-            self._source.setHtml(highlight(text, HtmlLexer(), HtmlFormatter(noclasses=True)))
+        """Put the shown version's source in the editor, unless the user is editing it."""
+        render = self._front.render
+        text = "" if render is None else (render.source if render.source is not None else render.html)
+        if not self.source_panel.is_modified():
+            self.source_panel.set_source(text)
 
     def source_text(self) -> str:
         """The plain text of the Source tab (for tests and accessibility)."""
         self._refresh_source()
-        return self._source.toPlainText()
+        return self.source_panel.text()
+
+    def shown_source(self) -> str | None:
+        """The artifact source of the version on screen (None when nothing is shown)."""
+        render = self._front.render
+        if render is None:
+            return None
+        return render.source if render.source is not None else render.html
+
+    def set_versions(self, versions: list[tuple[int, str, str, str]], current: int | None) -> None:
+        """Show the version strip and fill the Diff tab.
+
+        Args:
+            versions: (number, origin, title, source) of every version, oldest first.
+            current: the version on screen (None: none).
+        """
+        origin = next((o for n, o, _t, _s in versions if n == current), None)
+        self.version_bar.set_position(current or 0, len(versions), origin)
+        self.diff_view.set_versions([(n, f"v{n} ({o})", src) for n, o, _t, src in versions], current)

@@ -20,7 +20,11 @@ from studio.ui.chatwidgets import ArtifactCard, ChipLabel, MarkdownSegment, Thin
 
 log = logging.getLogger("studio.chat")
 
-FINISH_NOTES = {"cancelled": "stopped", "length": "cut off at max tokens"}
+FINISH_NOTES = {
+    "cancelled": "stopped",
+    "length": "cut off at max tokens",
+    "interrupted": "interrupted: the app stopped before this answer was finished",
+}
 
 
 class UserMessage(QFrame):

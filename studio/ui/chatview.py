@@ -1,8 +1,9 @@
 """The chat: a scrolling column of messages, rendered incrementally while an answer streams.
 
-Appends are cheap (queued text); one single-shot timer renders every changed message at most once
-per frame (16 ms, or four times the last frame's cost when that is more, so rendering never takes
-more than about a quarter of the GUI thread); a long answer costs time linear in its length. Model output is untrusted: raw HTML is escaped, images are never loaded, links are opened
+Appends are cheap (queued text); one single-shot timer renders every changed message at most 30
+times a second (33 ms: smooth to read, half the layout work of 60; or four times the last render's
+cost when that is more, so rendering never takes more than about a quarter of the GUI thread); a
+long answer costs time linear in its length. Model output is untrusted: raw HTML is escaped, images are never loaded, links are opened
 only in the system browser on click (http/https/mailto only). No web view: plain Qt labels.
 """
 
@@ -13,15 +14,16 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from studio.ui.chatmessage import AssistantMessage, UserMessage
-from studio.ui.chatwidgets import CHAT_QSS
+from studio.ui.chatwidgets import CHAT_QSS, BranchSwitch
+from studio.ui.filedrop import FileDropTarget
 
 log = logging.getLogger("studio.chat")
 
-FRAME_MS = 16
+FRAME_MS = 33
 """The shortest interval between two renders of the chat."""
 MAX_FRAME_MS = 250
 """The longest interval between two renders while text is streaming."""
@@ -30,14 +32,7 @@ FRAME_BUDGET = 4
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-def local_paths(mime: Any) -> list[str]:
-    """The local file paths in a drag's mime data (none for remote URLs or plain text)."""
-    if mime is None or not mime.hasUrls():
-        return []
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
-
-
-class ChatView(QWidget):
+class ChatView(FileDropTarget, QWidget):
     """Messages of one conversation, newest at the bottom.
 
     Signals:
@@ -48,6 +43,7 @@ class ChatView(QWidget):
 
     artifactActivated = Signal(str)
     filesDropped = Signal(list)
+    branchRequested = Signal(str, int)  # a message id and the index of the sibling to show
     linkActivated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -78,6 +74,7 @@ class ChatView(QWidget):
         self.last_flush_ms = 0.0
         self.last_frame_ms = 0.0
         self.flush_count = 0
+        self._switches: dict[str, BranchSwitch] = {}
         self._follow = True
         bar = self.scroll_area.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -90,6 +87,7 @@ class ChatView(QWidget):
         self._timer.stop()
         self._dirty.clear()
         self._messages.clear()
+        self._switches.clear()
         while self._box.count() > 1:
             item = self._box.takeAt(0)
             widget = item.widget() if item is not None else None
@@ -138,6 +136,21 @@ class ChatView(QWidget):
         msg.finish(finish_reason, error)
         self._dirty.pop(msg_id, None)
         msg.refresh()
+
+    def set_branch(self, msg_id: str, index: int, count: int) -> BranchSwitch | None:
+        """Put a "< index+1/count >" switch under a message that has siblings."""
+        widget = self._messages.get(msg_id)
+        if widget is None or count < 2:
+            return None
+        switch = BranchSwitch(index, count, self.column)
+        switch.switched.connect(lambda i: self.branchRequested.emit(msg_id, i))
+        self._box.insertWidget(self._box.indexOf(widget) + 1, switch)
+        self._switches[msg_id] = switch
+        return switch
+
+    def branch_switch(self, msg_id: str) -> BranchSwitch | None:
+        """The switch under a message, if it has one."""
+        return self._switches.get(msg_id)
 
     def show_notice(self, text: str, level: str = "info") -> None:
         """Add a one-line notice (``level`` "info", "warning" or "error") below the messages."""
@@ -236,22 +249,5 @@ class ChatView(QWidget):
         if self.open_links_externally and url.scheme().lower() in SAFE_LINK_SCHEMES:
             QDesktopServices.openUrl(url)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
+    def files_dropped(self, paths: list[str]) -> None:
         self.filesDropped.emit(paths)

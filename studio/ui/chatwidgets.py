@@ -11,7 +11,7 @@ import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from studio.core.markdown_render import COPY_SCHEME, IncrementalRenderer
 
@@ -312,3 +312,36 @@ class ChipLabel(QLabel):
         super().__init__(text, parent)
         self.setObjectName("chip")
         self.setTextFormat(Qt.TextFormat.PlainText)
+
+
+class BranchSwitch(QWidget):
+    """ "< 2/3 >" under a message that has siblings (edits or regenerations of the same turn).
+
+    Signals:
+        switched(int): the user asked for the sibling at this index (0-based).
+    """
+
+    switched = Signal(int)
+
+    def __init__(self, index: int, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("branchSwitch")
+        self.index, self.count = index, count
+        self.prev_button = QToolButton(self)
+        self.prev_button.setText("<")
+        self.prev_button.setEnabled(index > 0)
+        self.prev_button.clicked.connect(lambda: self.switched.emit(self.index - 1))
+        self.label = QLabel(f"{index + 1}/{count}", self)
+        self.next_button = QToolButton(self)
+        self.next_button.setText(">")
+        self.next_button.setEnabled(index < count - 1)
+        self.next_button.clicked.connect(lambda: self.switched.emit(self.index + 1))
+        box = QHBoxLayout(self)
+        box.setContentsMargins(4, 0, 4, 0)
+        box.addWidget(self.prev_button)
+        box.addWidget(self.label)
+        box.addWidget(self.next_button)
+        box.addStretch(1)
+
+    def text(self) -> str:
+        return f"< {self.label.text()} >"

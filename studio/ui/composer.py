@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QShowEvent, QTextCursor
+from PySide6.QtGui import QKeyEvent, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.attachments import Attachment, AttachmentError, human_size, load_attachment
-from studio.ui.chatview import local_paths
+from studio.ui.filedrop import FileDropTarget
 
 log = logging.getLogger("studio.composer")
 
@@ -44,7 +44,7 @@ QLabel#refusal { color: #b42318; font-size: 11px; }
 """
 
 
-class PromptEdit(QPlainTextEdit):
+class PromptEdit(FileDropTarget, QPlainTextEdit):
     """The input box: Enter sends, Shift+Enter is a newline, Esc stops; file drops go to the composer.
 
     Signals:
@@ -83,25 +83,8 @@ class PromptEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            super().dragMoveEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.filesDropped.emit(paths)
-        else:
-            super().dropEvent(event)
+    def files_dropped(self, paths: list[str]) -> None:
+        self.filesDropped.emit(paths)
 
 
 class AttachmentChip(QFrame):
@@ -131,7 +114,7 @@ class AttachmentChip(QFrame):
         row.addWidget(self.remove_button)
 
 
-class Composer(QWidget):
+class Composer(FileDropTarget, QWidget):
     """Where the user writes a turn and attaches files.
 
     Signals:
@@ -299,22 +282,5 @@ class Composer(QWidget):
 
     # -- drops on the composer's frame (the input handles its own) ---------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
+    def files_dropped(self, paths: list[str]) -> None:
         self.add_files(paths)

@@ -6,7 +6,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-_COLOURS = {"error": "#c62828", "warning": "#a15c00", "info": "#444444", "blocked": "#6a1b9a"}
+_COLOURS = {
+    "error": "#c62828",
+    "warning": "#a15c00",
+    "info": "#444444",
+    "blocked": "#6a1b9a",
+    "network": "#1565c0",
+}
 MAX_ENTRIES = 500
 
 

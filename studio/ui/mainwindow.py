@@ -20,18 +20,28 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, 
 from studio.core.conversation import Conversation, default_system_prompt
 from studio.core.serving import ArtifactServer
 from studio.engine.base import Chunk, GenerationParams
+from studio.store.library import Library
+from studio.store.settings import Settings
+from studio.store.writer import AnswerRecorder, LibraryWriter
 from studio.ui.artifactpane import ArtifactPane
+from studio.ui.autofix import AutoFixer, auto_fix_setting
 from studio.ui.chatview import ChatView
 from studio.ui.composer import Composer
 from studio.ui.exportdialog import save_dialog, write_export
 from studio.ui.generation import GenerationController
-from studio.ui.livepreview import ArtifactVersions, LivePreview, Version
+from studio.ui.livepreview import LivePreview, Version
 from studio.ui.settings import open_settings, restore_window, save_window
+from studio.ui.settingsdialog import SettingsDialog, apply_settings, open_settings_dialog
+from studio.ui.sidebar import Sidebar
 from studio.ui.statusbar import StudioStatusBar
+from studio.ui.storebridge import StoreBridge
+from studio.ui.windowlibrary import LibraryFlow, StoredVersions
+from studio.web.profile import artifact_interceptor
 
 if TYPE_CHECKING:
     from studio.core.attachments import Attachment
     from studio.core.extract import Artifact
+    from studio.store.records import ArtifactVersion
 
 log = logging.getLogger("studio.window")
 
@@ -39,7 +49,7 @@ NO_MODEL_HINT = "No model is loaded. Pick one when you start the app: artifacts-
 
 
 class MainWindow(QMainWindow):
-    """Chat | artifact splitter, menus, shortcuts and the status bar.
+    """Sidebar | chat | artifact splitter, menus, shortcuts and the status bar.
 
     Args:
         server: serves artifact pages and attachment data by URL.
@@ -49,6 +59,11 @@ class MainWindow(QMainWindow):
         settings: where window geometry and splitter state are kept (default: settings_path()).
         system_prompt: the system turn; default studio.core.prompts.system_prompt().
         native_dialogs: use the platform's file dialogs (False in tests and screenshots).
+        library: the conversations store (None: nothing is kept, no sidebar).
+        writer: its writer thread (default: one made for the window and closed with it).
+        app_settings: the user's settings as loaded (the Settings dialog edits and saves them).
+        settings_file: where the Settings dialog saves (default: the per-user config folder).
+        overridden: settings given as command-line flags this session (they keep winning).
         parent: the Qt parent.
     """
 
@@ -62,6 +77,11 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         system_prompt: str | None = None,
         native_dialogs: bool = True,
+        library: Library | None = None,
+        writer: LibraryWriter | None = None,
+        app_settings: Settings | None = None,
+        settings_file: Path | None = None,
+        overridden: dict[str, Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -73,7 +93,17 @@ class MainWindow(QMainWindow):
         self.native_dialogs = native_dialogs
         self.settings = settings or open_settings()
         self.conversation = Conversation()
-        self.versions = ArtifactVersions()
+        self.versions = StoredVersions()
+        self.store = StoreBridge(library, writer) if library is not None else None
+        self.app_settings = app_settings or Settings()
+        self.settings_file = settings_file
+        self.overridden = dict(overridden or {})
+        self.stored: list[ArtifactVersion] = []  # every version of the conversation's artifact
+        self.current_number: int | None = None
+        self._recorder: AnswerRecorder | None = None
+        self._interrupted: set[str] = set()
+        self._console_pending: tuple[str, str] | None = None
+        self.flow = LibraryFlow(self)
         self.shown: Version | None = None  # the version in the preview
         self._preview: LivePreview | None = None
         self._answer_id: str | None = None
@@ -84,6 +114,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatView()
         self.composer = Composer()
         self.pane = ArtifactPane(profile, server)
+        self.pane_profile = profile
         left = QWidget()
         box = QVBoxLayout(left)
         box.setContentsMargins(0, 0, 0, 0)
@@ -97,17 +128,31 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
-        self.setCentralWidget(self.splitter)
+        self.sidebar: Sidebar | None = None
+        if library is not None:
+            self.sidebar = Sidebar(library)
+            self.sidebar.setMinimumWidth(180)
+            self.outer = QSplitter(Qt.Orientation.Horizontal)
+            self.outer.addWidget(self.sidebar)
+            self.outer.addWidget(self.splitter)
+            self.outer.setStretchFactor(1, 1)
+            self.outer.setSizes([240, 1160])
+            self.setCentralWidget(self.outer)
+        else:
+            self.setCentralWidget(self.splitter)
         self.status = StudioStatusBar(self)
         self.setStatusBar(self.status)
         self._build_actions()
         self._connect()
+        self.autofix = AutoFixer(self, auto_fix_setting(self.app_settings.extra))
         restore_window(self.settings, self, self.splitter)
         if controller is None:
             self.status.set_model("No model")
             self.chat.show_notice(NO_MODEL_HINT, "info")
         else:
             self.status.set_model(self._model_name())
+        if self.store is not None:
+            self.flow.open_most_recent()
 
     # -- building ------------------------------------------------------------------------
 
@@ -125,6 +170,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.act_new = self._action(file_menu, "&New Chat", "Ctrl+N", self.new_chat)
         self.act_export = self._action(file_menu, "&Export HTML…", "Ctrl+E", self.export_dialog)
+        self.act_settings = self._action(file_menu, "&Settings…", "Ctrl+,", self.open_settings_dialog)
         file_menu.addSeparator()
         self.act_quit = self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
         edit_menu = bar.addMenu("&Edit")
@@ -138,6 +184,16 @@ class MainWindow(QMainWindow):
         self.act_stop.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.act_stop.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.act_stop.setEnabled(False)
+        help_menu = bar.addMenu("&Help")
+        self.act_about = self._action(help_menu, "&About Artifacts Studio", None, self.show_about)
+        self.act_about.setMenuRole(QAction.MenuRole.AboutRole)  # the app menu on macOS
+
+    @Slot()
+    def show_about(self) -> Any:
+        """Help > About: the app's name, version and icon (a non-modal box, returned)."""
+        from studio.about import about_box
+
+        return about_box(self)
 
     def _connect(self) -> None:
         self.composer.sendRequested.connect(self.send)
@@ -145,6 +201,15 @@ class MainWindow(QMainWindow):
         self.composer.attachmentRefused.connect(lambda reason: self.chat.show_notice(reason, "error"))
         self.chat.filesDropped.connect(self.composer.add_files)
         self.chat.artifactActivated.connect(self.show_version)
+        self.chat.branchRequested.connect(self.flow.switch_branch)
+        self.pane.versionRequested.connect(self.flow.show_version_number)
+        self.pane.restoreRequested.connect(self.flow.restore_version)
+        self.pane.runRequested.connect(self.flow.run_edit)
+        self.pane.rendered.connect(self.flow.on_rendered)
+        if self.sidebar is not None:
+            self.sidebar.conversationSelected.connect(self.flow.open_conversation)
+            self.sidebar.newChatRequested.connect(self.new_chat)
+            self.sidebar.conversationDeleted.connect(self.flow.on_conversation_deleted)
         ctl = self.controller
         if ctl is None:
             return
@@ -185,6 +250,9 @@ class MainWindow(QMainWindow):
         self.save_state()
         if self.controller is not None:
             self.controller.shutdown()
+        self.flow.finish_recorder("cancelled", None, {})
+        if self.store is not None:
+            self.store.close()
 
     # -- conversation flow ---------------------------------------------------------------
 
@@ -205,21 +273,27 @@ class MainWindow(QMainWindow):
         for att in attachments:
             self.server.put_file(self.artifact_id, att.name, att.mime, att.data)
         if self._editing is not None and self._editing in self.conversation:
-            self.conversation.edit(self._editing, text, list(attachments) or None)
+            msg = self.conversation.edit(self._editing, text, list(attachments) or None)
             self._editing = None
             self._rebuild_chat()
         else:
             self._editing = None
             msg = self.conversation.add_user(text, list(attachments))
             self.chat.add_user_message(msg.id, text, [(a.name, a.size) for a in attachments])
+        if self.store is not None:
+            self.store.add_message(self.conversation, msg)
         self.composer.set_text("")
         self._start_answer()
 
     def _start_answer(self, answer_id: str | None = None) -> None:
-        messages = self.conversation.to_chat_messages(self.system_prompt)
+        messages = self.flow.with_context(self.conversation.to_chat_messages(self.system_prompt), answer_id)
         msg = self.conversation.get(answer_id) if answer_id else self.conversation.add_assistant()
         self.chat.begin_assistant_message(msg.id)
+        self._answer_text = []
+        if self.store is not None:
+            self._recorder = self.store.begin_answer(self.conversation, msg)
         if self.controller is None:
+            self.flow.finish_recorder("error", NO_MODEL_HINT, {})
             self.conversation.finish(msg.id, "", "error", NO_MODEL_HINT)
             self.chat.finish_assistant_message(msg.id, "error", NO_MODEL_HINT)
             return
@@ -232,13 +306,22 @@ class MainWindow(QMainWindow):
         self.controller.generate(msg.id, messages, self.params)
 
     def _render_live(self, artifact: Artifact, html: str, final: bool) -> None:
-        self.pane.show_artifact(self.artifact_id, html, title=artifact.title, kind=artifact.kind, final=final)
+        self.pane.show_artifact(
+            self.artifact_id,
+            html,
+            title=artifact.title,
+            kind=artifact.kind,
+            final=final,
+            source=artifact.source,
+        )
 
     @Slot(str, str)
     def _on_delta(self, msg_id: str, text: str) -> None:
         if msg_id != self._answer_id or self._preview is None:
             return
         self._answer_text.append(text)
+        if self._recorder is not None:
+            self._recorder.append(text)
         self.chat.append_text(msg_id, text)
         if self._preview.feed(text):
             snap = self._preview.snapshot
@@ -254,23 +337,26 @@ class MainWindow(QMainWindow):
     def _on_finished(self, msg_id: str, chunk: Chunk) -> None:
         if msg_id != self._answer_id:
             return
+        reason = chunk.finish_reason or "stop"
+        stats = {"tps": chunk.tps, "ttft": chunk.ttft, "generated_tokens": chunk.generated_tokens}
+        self.flow.finish_recorder(reason, chunk.error, stats)
         if self._preview is None:  # an answer of a conversation that was closed (New Chat)
             self._end_busy()
             return
         text = "".join(self._answer_text)
         preview = self._preview
-        reason = chunk.finish_reason or "stop"
         # A cancelled or failed answer keeps the last good frame unless its artifact is whole.
         extraction = preview.finish(render_partial=reason in ("stop", "length"))
-        stats = {"tps": chunk.tps, "ttft": chunk.ttft, "generated_tokens": chunk.generated_tokens}
         self.conversation.finish(msg_id, text, reason, chunk.error, **stats)
         if extraction.artifact is not None:
-            version = self.versions.record(msg_id, extraction)
+            version = self.flow.record_version(msg_id, extraction)
             if preview.rendered_html == version.html:
                 self.shown = version
             self.chat.set_artifact(msg_id, extraction, version.number)
         self.chat.finish_assistant_message(msg_id, reason, chunk.error)
+        self.flow.add_branch_switches(msg_id)
         self._end_busy()
+        self.flow.after_answer_stored()
         if reason == "error":
             self.status.set_note(f"Error: {chunk.error}")
         else:
@@ -297,18 +383,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_chat(self) -> None:
-        """Start an empty conversation (stops any answer in flight)."""
-        if self.busy and self.controller is not None:
-            # The answer ends within a token; its "finished" then only resets the busy state.
-            self._preview = None
-            self.controller.stop()
-        self.server.remove(self.artifact_id)
+        """Start an empty conversation (stops any answer in flight); it is stored at its first message."""
+        self.flow.leave_conversation()
         self.conversation = Conversation()
-        self.versions.clear()
-        self.shown = None
-        self._editing = None
-        self.chat.clear()
-        self.pane.clear()
+        self.current_number = None
+        self.setWindowTitle("Artifacts Studio")
+        if self.sidebar is not None:
+            self.sidebar.set_current(None)
         self.composer.set_text("")
         self.composer.focus_input()
 
@@ -355,13 +436,16 @@ class MainWindow(QMainWindow):
                 continue
             if msg.role == "user":
                 self.chat.add_user_message(msg.id, msg.content, [(a.name, a.size) for a in msg.attachments])
+                self.flow.add_branch_switches(msg.id)
                 continue
             self.chat.begin_assistant_message(msg.id)
             self.chat.append_text(msg.id, msg.content)
             version = self.versions.get(msg.id)
             if version is not None:
                 self.chat.set_artifact(msg.id, version.extraction, version.number)
-            self.chat.finish_assistant_message(msg.id, msg.finish_reason or "stop", msg.error)
+            reason = "interrupted" if msg.id in self._interrupted else msg.finish_reason or "stop"
+            self.chat.finish_assistant_message(msg.id, reason, msg.error)
+            self.flow.add_branch_switches(msg.id)
 
     # -- export --------------------------------------------------------------------------
 
@@ -407,3 +491,23 @@ class MainWindow(QMainWindow):
             return False
         self.status.set_note(f"Exported {Path(path).name}")
         return True
+
+    def open_conversation(self, cid: str) -> bool:
+        """Show a stored conversation (see :meth:`LibraryFlow.open_conversation`)."""
+        return self.flow.open_conversation(cid)
+
+    # -- settings ------------------------------------------------------------------------
+
+    @Slot()
+    def open_settings_dialog(self) -> SettingsDialog:
+        """The Settings dialog (window-modal); saving applies temperature, max tokens and prompt now."""
+        return open_settings_dialog(self)
+
+    @Slot(object)
+    def apply_settings(self, saved: Settings) -> None:
+        """Use saved settings for the next answers (command-line flags of this session still win)."""
+        apply_settings(self, saved)
+        self.autofix.set_auto_fixes(auto_fix_setting(saved.extra))
+        interceptor = artifact_interceptor(self.pane_profile)
+        if interceptor is not None:
+            interceptor.network_default = saved.allow_network

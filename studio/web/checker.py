@@ -59,7 +59,10 @@ def read_html(path: Path) -> str:
 def _ensure_app() -> Any:
     """The running QApplication, or a new offscreen one with the scheme registered first."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    # Software WebGL (SwiftShader), so 3D artifacts are checked too; "--disable-gpu" would fail them all.
+    os.environ.setdefault(
+        "QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --use-angle=swiftshader --enable-unsafe-swiftshader"
+    )
     from PySide6 import QtWebEngineWidgets  # noqa: F401  (before the QApplication)
     from PySide6.QtWidgets import QApplication
 
@@ -70,6 +73,11 @@ def _ensure_app() -> Any:
         register_scheme()
         app = QApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
     return app
+
+
+def is_blank(image: Any) -> bool:
+    """Whether a grabbed frame (QImage) is a single colour."""
+    return _is_blank(image)
 
 
 def _is_blank(image: Any) -> bool:

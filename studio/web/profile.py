@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 from PySide6.QtWebEngineCore import (
     QWebEngineDownloadRequest,
     QWebEngineProfile,
+    QWebEngineProfileBuilder,
     QWebEngineScript,
     QWebEngineSettings,
 )
@@ -58,22 +60,41 @@ _NO_WEBRTC_JS = """
 """
 
 
-def build_artifact_profile(server: ArtifactServer, parent: QObject | None = None) -> QWebEngineProfile:
-    """Build the off-the-record profile every artifact renders in.
+def artifact_state_dir() -> Path:
+    """Where artifacts' localStorage and IndexedDB persist (per user; honours XDG_DATA_HOME)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("artifacts-studio", appauthor=False)) / "artifact-state"
+
+
+def build_artifact_profile(
+    server: ArtifactServer, parent: QObject | None = None, *, storage_path: Path | None = None
+) -> QWebEngineProfile:
+    """Build the profile every artifact renders in.
 
     Args:
         server: the in-memory server the ``artifact:`` scheme reads from.
         parent: the profile's Qt parent (delete pages before it).
+        storage_path: where artifacts' localStorage and IndexedDB persist across runs (each artifact
+            is its own origin, so each has its own); None: off the record, nothing on disk. The
+            HTTP cache stays in memory and cookies never persist either way.
 
     Returns:
         The profile; its interceptor is ``profile.artifact_interceptor`` (signal ``blocked``).
     """
     if not scheme_registered():
         raise RuntimeError("register_scheme() must be called before the QApplication is created")
-    profile = QWebEngineProfile(parent)  # no storage name: off the record, nothing on disk
-    profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
-    profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
-    profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+    builder = QWebEngineProfileBuilder()
+    builder.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+    builder.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
+    builder.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
+    if storage_path is None:
+        profile = builder.createOffTheRecordProfile(parent)
+    else:
+        storage_path.mkdir(parents=True, exist_ok=True)
+        builder.setPersistentStoragePath(str(storage_path))
+        builder.setCachePath(str(storage_path / "cache"))
+        profile = builder.createProfile("artifacts", parent)
     settings = profile.settings()
     for attr, on in SETTINGS.items():
         settings.setAttribute(attr, on)

@@ -7,6 +7,7 @@ import logging
 from PySide6.QtCore import QBuffer, QByteArray, QObject, QUrl
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler
 
+from studio.core.runtime import CDN_PREFIX
 from studio.core.serving import SCHEME, ArtifactServer, NotFound
 
 log = logging.getLogger("studio.web")
@@ -64,13 +65,15 @@ class ArtifactSchemeHandler(QWebEngineUrlSchemeHandler):
             job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
             return
         try:
-            mime, data = self._server.resolve(
-                url.host(), url.path(QUrl.ComponentFormattingOption.FullyDecoded), url.query()
-            )
+            path = url.path(QUrl.ComponentFormattingOption.FullyDecoded)
+            mime, data = self._server.resolve(url.host(), path, url.query())
         except NotFound as exc:
             log.debug("not found: %s (%s)", url.toString(), exc)
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
+        if path.startswith(CDN_PREFIX):
+            # Pack files answer redirected cross-origin requests (module scripts, fetch): allow CORS.
+            job.setAdditionalResponseHeaders({QByteArray(b"Access-Control-Allow-Origin"): QByteArray(b"*")})
         buf = QBuffer(parent=job)
         buf.setData(QByteArray(data))
         job.reply(mime.encode(), buf)

@@ -1,0 +1,202 @@
+"""Self-check after every answer and the bounded auto-fix loop, in the window.
+
+When an answer with an artifact ends, its final render is watched for a moment: console errors, a
+blank frame or a hang make it fail. A failing artifact shows a bar with "Fix it"; with the auto-fix
+setting (default 1, at most 3) the fix starts by itself. A fix is a user turn built by
+:func:`studio.core.fixprompt.fix_prompt`; its answer becomes a new version. The loop stops early
+when a fix does not reduce the problems, and a new request from the user starts a new loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, Verdict, fix_prompt, verdict_from
+from studio.web.checker import is_blank
+
+if TYPE_CHECKING:
+    from studio.engine.base import Chunk
+    from studio.ui.mainwindow import MainWindow
+
+log = logging.getLogger("studio.autofix")
+
+SETTLE_MS = 800  # how long a final render runs before it is judged (late errors, timers)
+POLL_MS = 50
+_FENCES = {"react": "jsx", "svg": "svg"}
+
+
+def auto_fix_setting(extra: dict) -> int:
+    """The "auto-fix up to N times" setting from the settings' extra keys (default 1)."""
+    value = extra.get("auto_fix", DEFAULT_AUTO_FIXES)
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_AUTO_FIXES
+
+
+class AutoFixer(QObject):
+    """Checks each answer's artifact and runs the fix loop for a window.
+
+    Signals:
+        checked(object): the :class:`Verdict` of an answer's final render.
+        fixStarted(int): a fix turn was sent (1 for the first in this loop, ...); auto or clicked.
+        stopped(str): the loop ended without a pass ("stalled": a fix did not help; "limit").
+    """
+
+    checked = Signal(object)
+    fixStarted = Signal(int)
+    stopped = Signal(str)
+
+    def __init__(self, window: MainWindow, auto_fixes: int = DEFAULT_AUTO_FIXES) -> None:
+        super().__init__(window)
+        self.w = window
+        self.loop = FixLoop(auto_fixes)
+        self.last: Verdict | None = None
+        self._pending: str | None = None  # the answer whose render is awaited
+        self._hung = False
+        self._fix_prompts: set[str] = set()
+        self._waited = 0
+        self._timer = QTimer(self, interval=POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        self._build_bar()
+        window.pane.hung.connect(self._on_hung)
+        if window.controller is not None:
+            window.controller.finished.connect(self._on_finished)
+
+    @property
+    def auto_fixes(self) -> int:
+        """How many fixes start without a click."""
+        return self.loop.auto_fixes
+
+    def set_auto_fixes(self, n: int) -> None:
+        """Change the auto-fix setting (kept within 0..3)."""
+        self.loop = FixLoop(n, self.loop.done, self.loop.history)
+
+    # -- the bar ---------------------------------------------------------------------------
+    def _build_bar(self) -> None:
+        self.bar = QWidget()
+        self.bar.setObjectName("fixBar")
+        row = QHBoxLayout(self.bar)
+        row.setContentsMargins(6, 2, 6, 2)
+        self.label = QLabel()
+        self.fix_button = QPushButton("Fix it")
+        self.fix_button.setObjectName("fixButton")
+        self.fix_button.clicked.connect(self.fix)
+        self.diff_button = QPushButton("Show diff")
+        self.diff_button.clicked.connect(self._show_diff)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.diff_button)
+        row.addWidget(self.fix_button)
+        self.bar.hide()
+        layout = self.w.pane.layout()
+        if isinstance(layout, QBoxLayout):
+            layout.insertWidget(1, self.bar)  # under the pane's header
+
+    def _show(self, text: str, offer_fix: bool, diff: bool) -> None:
+        self.label.setText(text)
+        self.fix_button.setVisible(offer_fix)
+        self.diff_button.setVisible(diff)
+        self.bar.show()
+
+    def _show_diff(self) -> None:
+        self.w.pane.tabs.setCurrentWidget(self.w.pane.diff_view)
+
+    # -- checking --------------------------------------------------------------------------
+    def _on_finished(self, msg_id: str, chunk: Chunk) -> None:
+        if chunk.finish_reason not in ("stop", "length") or self.w.versions.get(msg_id) is None:
+            return
+        if not self._is_fix_answer(msg_id):
+            self.loop.reset()  # the user asked for something new
+        self._pending = msg_id
+        self._hung = False
+        self._waited = 0
+        self.bar.hide()
+        self._timer.start()
+
+    def _is_fix_answer(self, msg_id: str) -> bool:
+        msg = self.w.conversation.get(msg_id)
+        parent = self.w.conversation.get(msg.parent_id) if msg.parent_id else None
+        return parent is not None and parent.content in self._fix_prompts
+
+    def _on_hung(self) -> None:
+        self._hung = True
+
+    def _poll(self) -> None:
+        if self._pending is None:
+            self._timer.stop()
+            return
+        if self.w.pane.is_rendering():
+            self._waited = 0
+            return
+        self._waited += POLL_MS
+        if self._waited < SETTLE_MS and not self._hung:
+            return
+        self._timer.stop()
+        msg_id, self._pending = self._pending, None
+        self._judge(msg_id)
+
+    def _judge(self, msg_id: str) -> None:
+        version = self.w.versions.get(msg_id)
+        if version is None or self.w.pane.current_html() != version.html:
+            return  # something else is on screen now
+        entries = self.w.pane.console_entries()
+        errors = [e for e in entries if e.get("level") == "error"]
+        blank = not errors and not self._hung and is_blank(self.w.pane.frame())
+        verdict = verdict_from(entries, blank=blank, hung=self._hung)
+        self.last = verdict
+        log.info("self-check of %s: %s", msg_id, verdict.summary())
+        self.checked.emit(verdict)
+        before = self.loop.history[-1] if self.loop.history else None
+        action = self.loop.decide(verdict)
+        fixed = before is not None and self.loop.done > 0
+        change = f" ({before} → {verdict.problems} problems)" if fixed else ""
+        if action == "pass":
+            if fixed:
+                self._show(f"Fixed{change}.", offer_fix=False, diff=True)
+            else:
+                self.bar.hide()
+        elif action == "auto":
+            self._show(
+                f"The artifact has problems: {verdict.summary()}. Fixing…", offer_fix=False, diff=False
+            )
+            QTimer.singleShot(0, self._auto_fix)
+        elif action == "stalled":
+            self._show(f"The fix did not help{change}: {verdict.summary()}.", offer_fix=True, diff=True)
+            self.stopped.emit("stalled")
+        else:
+            self._show(f"The artifact has problems: {verdict.summary()}.", offer_fix=True, diff=fixed)
+            if fixed:
+                self.stopped.emit("limit")
+
+    # -- fixing ----------------------------------------------------------------------------
+    def _auto_fix(self) -> None:
+        if not self.fix() and self.last is not None and not self.last.ok:
+            self._show(f"The artifact has problems: {self.last.summary()}.", offer_fix=True, diff=False)
+
+    def fix(self) -> bool:
+        """Ask the model to fix the artifact on screen (the last check's problems).
+
+        Returns:
+            False when there is nothing to fix or the window is busy.
+        """
+        version = self.w.current_version()
+        if self.last is None or self.last.ok or version is None or self.w.busy:
+            return False
+        if getattr(self.w, "_editing", None) is not None:
+            return False  # the user is editing a turn: a fix now would replace their edit
+        art = version.artifact
+        prompt = fix_prompt(self.last, art.source, version.html, fence=_FENCES.get(art.kind, "html"))
+        self._fix_prompts.add(prompt)
+        self._show(f"Fixing: {self.last.summary()}…", offer_fix=False, diff=False)
+        self.fixStarted.emit(len(self.loop.history))
+        draft = self.w.composer.text()  # sending clears the composer: keep what the user is typing
+        self.w.send(prompt)
+        if draft:
+            self.w.composer.set_text(draft)
+        return True
+
+    def shutdown(self) -> None:
+        """Stop watching (the window is closing)."""
+        self._timer.stop()
+        self._pending = None

@@ -1,0 +1,164 @@
+"""The settings dialog: model, engine, temperature, max tokens, system prompt, network default.
+
+It edits a :class:`studio.store.settings.Settings` and saves it with ``save_settings``; flags given
+on the command line still win for the running session (the window applies them over these).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.store.settings import Settings, save_settings, with_overrides
+
+if TYPE_CHECKING:
+    from studio.ui.mainwindow import MainWindow
+
+log = logging.getLogger("studio.ui.settings")
+
+
+def engine_names() -> list[str]:
+    """The engines this install knows (the registry), falling back to "mlx"."""
+    try:
+        from studio.engine.registry import available
+
+        names = sorted(available())
+    except Exception:  # an engine plugin that fails to import must not break the dialog
+        log.debug("could not list engines", exc_info=True)
+        names = []
+    return names or ["mlx"]
+
+
+class SettingsDialog(QDialog):
+    """Edit and save the user's settings.
+
+    Args:
+        settings: the values to start from.
+        path: where to save (default: the per-user config folder).
+        overridden: names of settings that command-line flags override this session (noted in the dialog).
+
+    Signals:
+        saved(object): the Settings just written.
+    """
+
+    saved = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        overridden: frozenset[str] = frozenset(),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._base = settings
+        self._path = Path(path) if path is not None else None
+        self.model = QLineEdit(settings.model or "")
+        self.model.setPlaceholderText("a local model folder or repo id")
+        self.engine = QComboBox()
+        self.engine.setEditable(True)
+        names = engine_names()
+        if settings.engine not in names:
+            names.append(settings.engine)
+        self.engine.addItems(names)
+        self.engine.setCurrentText(settings.engine)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.temperature.setValue(settings.temperature)
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(1, 1_000_000)
+        self.max_tokens.setValue(settings.max_tokens)
+        self.system_prompt = QPlainTextEdit(settings.system_prompt or "")
+        self.system_prompt.setPlaceholderText("empty: the built-in system prompt")
+        self.allow_network = QCheckBox("Let new artifacts reach the network")
+        self.allow_network.setChecked(settings.allow_network)
+
+        form = QFormLayout()
+        form.addRow("Model", self.model)
+        form.addRow("Engine", self.engine)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Max tokens", self.max_tokens)
+        form.addRow("System prompt", self.system_prompt)
+        form.addRow("Network", self.allow_network)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        if overridden:
+            note = QLabel("Set on the command line for this session: " + ", ".join(sorted(overridden)) + ".")
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        layout.addWidget(self.buttons)
+
+    def value(self) -> Settings:
+        """The settings as entered (unknown keys of the original are kept)."""
+        prompt = self.system_prompt.toPlainText().strip()
+        return replace(
+            self._base,
+            model=self.model.text().strip() or None,
+            engine=self.engine.currentText().strip() or "mlx",
+            temperature=round(self.temperature.value(), 2),
+            max_tokens=self.max_tokens.value(),
+            system_prompt=prompt or None,
+            allow_network=self.allow_network.isChecked(),
+        )
+
+    def accept(self) -> None:
+        settings = self.value()
+        try:
+            save_settings(settings, self._path)
+        except OSError as e:
+            log.error("could not save the settings: %s", e)
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.warning(self, "Settings", f"The settings could not be saved: {e}")
+            return
+        self.saved.emit(settings)
+        super().accept()
+
+
+def open_settings_dialog(window: MainWindow) -> SettingsDialog:
+    """Open the dialog over a window (window-modal); saving applies to it at once."""
+    dialog = SettingsDialog(
+        window.app_settings, window.settings_file, overridden=frozenset(window.overridden), parent=window
+    )
+    dialog.saved.connect(window.apply_settings)
+    dialog.open()
+    return dialog
+
+
+def apply_settings(window: MainWindow, saved: Settings) -> None:
+    """Use saved settings for a window's next answers (its command-line flags still win)."""
+    from studio.core.conversation import default_system_prompt
+
+    window.app_settings = saved
+    eff = with_overrides(saved, **window.overridden)
+    window.params = replace(window.params, temperature=eff.temperature, max_tokens=eff.max_tokens)
+    window.system_prompt = eff.system_prompt or default_system_prompt()
+    window.status.set_note("Settings saved (model and engine apply at the next start)")

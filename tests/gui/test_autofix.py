@@ -1,0 +1,107 @@
+"""Self-check and the bounded auto-fix loop, with the scripted engine answering the fix turns."""
+
+# ruff: noqa: F811  (the make_window fixture is imported from test_window and named as a parameter)
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.gui.test_window import make_window  # noqa: F401  (fixture)
+
+SETTLE_WAIT = 1200  # ms: long enough for a further (wrong) automatic fix to have started
+
+
+def answer(n_errors: int, title: str = "Widget") -> str:
+    """An html answer whose page throws ``n_errors`` uncaught errors (0: a working page)."""
+    scripts = "\n".join(f"<script>missingFunction{i}();</script>" for i in range(n_errors))
+    return (
+        "Here it is.\n\n```html\n<!DOCTYPE html>\n<html>\n<head><title>"
+        f"{title}</title></head>\n<body>\n<h1>{title} works</h1>\n{scripts}\n</body>\n</html>\n```\n"
+    )
+
+
+def test_errors_in_fix_turn_out_new_version(qtbot, make_window) -> None:
+    t = make_window([answer(2), answer(0, "Widget")], chunk_chars=64)
+    fixer = t.w.autofix
+    assert fixer.auto_fixes == 1
+    verdicts: list = []
+    fixer.checked.connect(verdicts.append)
+    t.send(qtbot, "make a widget")
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20000)
+    assert [v.problems for v in verdicts] == [2, 0]
+    assert len(t.engine.requests) == 2
+    fix_turn = t.engine.requests[1][-1]["content"]
+    # Each error with its line number, the lines around it marked, and the whole current source.
+    assert "(line 7): Uncaught ReferenceError: missingFunction0 is not defined" in fix_turn
+    assert re.search(r"^> +7 \| <script>missingFunction0\(\);</script>$", fix_turn, re.M)
+    assert re.search(r"^  +6 \| <h1>Widget works</h1>$", fix_turn, re.M)
+    assert "(line 8): Uncaught ReferenceError: missingFunction1" in fix_turn
+    assert "```html\n<!DOCTYPE html>" in fix_turn
+    # The fix answer became the version on screen; the pane says it was fixed.
+    assert t.w.current_version().html.count("missingFunction") == 0
+    assert t.w.pane.console_entries() == [] or not any(
+        e["level"] == "error" for e in t.w.pane.console_entries()
+    )
+    assert fixer.bar.isVisible() and fixer.label.text().startswith("Fixed (2 → 0")
+    assert (
+        len({t.w.versions.get(m.id).number for m in t.w.conversation.path() if t.w.versions.get(m.id)}) == 2
+    )
+
+
+def test_loop_stops_early_when_a_fix_does_not_reduce_the_errors(qtbot, make_window) -> None:
+    t = make_window([answer(1), answer(1, "Still broken"), answer(0)], chunk_chars=64)
+    fixer = t.w.autofix
+    fixer.set_auto_fixes(3)
+    stops: list[str] = []
+    fixer.stopped.connect(stops.append)
+    t.send(qtbot, "make a widget")
+    qtbot.waitUntil(lambda: bool(stops), timeout=20000)
+    qtbot.wait(SETTLE_WAIT)
+    assert stops == ["stalled"]
+    assert len(t.engine.requests) == 2  # one fix, not three
+    assert fixer.fix_button.isVisible()  # the user may still ask
+    assert fixer.label.text().startswith("The fix did not help (1 → 1")
+
+
+@pytest.mark.parametrize("limit", [0, 2])
+def test_auto_fixes_are_bounded_then_offered(qtbot, make_window, limit: int) -> None:
+    t = make_window([answer(3), answer(2), answer(1), answer(0)], chunk_chars=64)
+    fixer = t.w.autofix
+    fixer.set_auto_fixes(limit)
+    verdicts: list = []
+    fixer.checked.connect(verdicts.append)
+    t.send(qtbot, "make a widget")
+    qtbot.waitUntil(lambda: len(verdicts) >= limit + 1, timeout=30000)
+    qtbot.wait(SETTLE_WAIT)
+    assert [v.problems for v in verdicts] == [3, 2, 1][: limit + 1]
+    assert len(t.engine.requests) == limit + 1
+    assert fixer.fix_button.isVisible()
+    # "Fix it" by hand: one more fix.
+    fixer.fix_button.click()
+    qtbot.waitUntil(lambda: len(verdicts) >= limit + 2, timeout=20000)
+    assert len(t.engine.requests) == limit + 2
+    assert verdicts[-1].problems == (2 if limit == 0 else 0)
+
+
+def test_a_passing_artifact_shows_no_fix_bar(qtbot, make_window) -> None:
+    t = make_window([answer(0)], chunk_chars=64)
+    verdicts: list = []
+    t.w.autofix.checked.connect(verdicts.append)
+    t.send(qtbot, "make a widget")
+    qtbot.waitUntil(lambda: bool(verdicts), timeout=20000)
+    assert verdicts[0].ok and not t.w.autofix.bar.isVisible()
+    assert len(t.engine.requests) == 1
+
+
+def test_a_blank_page_fails_the_check(qtbot, make_window) -> None:
+    blank = "```html\n<!DOCTYPE html><html><body style='background:#fff'></body></html>\n```\n"
+    t = make_window([blank, answer(0)], chunk_chars=64)
+    verdicts: list = []
+    t.w.autofix.checked.connect(verdicts.append)
+    t.send(qtbot, "make a widget")
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20000)
+    assert verdicts[0].blank and not verdicts[0].errors
+    assert "The page showed nothing" in t.engine.requests[1][-1]["content"]
+    assert verdicts[1].ok

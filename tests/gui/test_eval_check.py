@@ -1,0 +1,38 @@
+"""eval's headless check of an answer and its fix count (scripted engine, real checker)."""
+
+from __future__ import annotations
+
+from studio.engine.base import GenerationParams
+from studio.evaluate import EvalPrompt, check_answer, run_prompt, table
+from tests.gui.scripted import ScriptedEngine
+
+GOOD = "```html\n<!DOCTYPE html><html><body><h1>Hello</h1><p>Works.</p></body></html>\n```\n"
+BROKEN = "```html\n<!DOCTYPE html><html><body><h1>Hello</h1>\n<script>nope();</script></body></html>\n```\n"
+
+
+def test_check_answer_renders_the_artifact_headless(qapp) -> None:  # type: ignore[no-untyped-def]
+    report, artifact = check_answer(GOOD, wait_ms=200)
+    assert artifact is not None and report is not None
+    assert report["loaded"] and report["errors"] == 0 and not report["blank"]
+    report, _ = check_answer(BROKEN, wait_ms=200)
+    assert report is not None and report["errors"] == 1
+    assert check_answer("Just prose, no code.") == (None, None)
+
+
+def test_fixes_are_counted_and_bounded(qapp) -> None:  # type: ignore[no-untyped-def]
+    params = GenerationParams(max_tokens=10_000)
+    item = EvalPrompt("hello", "Say hello.", "ui")
+    engine = ScriptedEngine([BROKEN, GOOD], chunk_chars=256)
+    row = run_prompt(engine, item, params, fixes=1, wait_ms=200, system="SYSTEM")
+    assert [a.ok for a in row.attempts] == [False, True] and row.fixes_needed == 1
+    assert "nope is not defined" in engine.requests[1][-1]["content"]
+    engine = ScriptedEngine([BROKEN], chunk_chars=256)
+    row = run_prompt(engine, item, params, fixes=3, wait_ms=200, system="SYSTEM")
+    assert len(row.attempts) == 2 and row.fixes_needed is None  # the fix did not help: stop
+    never = row
+    row = run_prompt(ScriptedEngine([BROKEN, GOOD]), item, params, fixes=0, wait_ms=200, system="SYSTEM")
+    assert len(row.attempts) == 1 and row.fixes_needed is None
+    text = table([run_prompt(ScriptedEngine([GOOD]), item, params, fixes=1, wait_ms=200, system="S"), never])
+    rows = text.splitlines()
+    assert rows[1].split()[:3] == ["hello", "ok", "0"]
+    assert rows[2].split()[:3] == ["hello", "FAIL", "never"] and "1 err" in rows[2]
