@@ -30,6 +30,7 @@ class Settings:
         max_tokens: most tokens per answer.
         system_prompt: replaces the built-in system prompt when set.
         allow_network: the default network permission of new artifacts.
+        auto_fix: how many times a failing artifact is sent back to the model unasked (0 to 3).
         extra: keys this version does not know, kept as they were.
     """
 
@@ -39,6 +40,7 @@ class Settings:
     max_tokens: int = 4096
     system_prompt: str | None = None
     allow_network: bool = False
+    auto_fix: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +50,8 @@ class Settings:
             raise ValueError("max_tokens must be >= 1")
         if not self.engine:
             raise ValueError("engine must not be empty")
+        if not 0 <= self.auto_fix <= 3:
+            raise ValueError("auto_fix must be between 0 and 3")
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "extra"}
@@ -61,6 +65,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_tokens": (int,),
     "system_prompt": (str, type(None)),
     "allow_network": (bool,),
+    "auto_fix": (int,),
 }
 
 

@@ -20,6 +20,7 @@ from studio.web.checker import is_blank
 
 if TYPE_CHECKING:
     from studio.engine.base import Chunk
+    from studio.store.settings import Settings
     from studio.ui.mainwindow import MainWindow
 
 log = logging.getLogger("studio.autofix")
@@ -29,10 +30,9 @@ POLL_MS = 50
 _FENCES = {"react": "jsx", "svg": "svg"}
 
 
-def auto_fix_setting(extra: dict) -> int:
-    """The "auto-fix up to N times" setting from the settings' extra keys (default 1)."""
-    value = extra.get("auto_fix", DEFAULT_AUTO_FIXES)
-    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_AUTO_FIXES
+def auto_fix_setting(settings: Settings) -> int:
+    """The "auto-fix up to N times" setting (0 to 3, default 1)."""
+    return min(max(settings.auto_fix, 0), 3)
 
 
 class AutoFixer(QObject):
@@ -106,7 +106,7 @@ class AutoFixer(QObject):
     def _on_finished(self, msg_id: str, chunk: Chunk) -> None:
         if chunk.finish_reason not in ("stop", "length") or self.w.versions.get(msg_id) is None:
             return
-        if not self._is_fix_answer(msg_id):
+        if not self.is_fix_answer(msg_id):
             self.loop.reset()  # the user asked for something new
         self._pending = msg_id
         self._hung = False
@@ -114,7 +114,8 @@ class AutoFixer(QObject):
         self.bar.hide()
         self._timer.start()
 
-    def _is_fix_answer(self, msg_id: str) -> bool:
+    def is_fix_answer(self, msg_id: str) -> bool:
+        """Whether the answer ``msg_id`` replies to a fix prompt of this loop."""
         msg = self.w.conversation.get(msg_id)
         parent = self.w.conversation.get(msg.parent_id) if msg.parent_id else None
         return parent is not None and parent.content in self._fix_prompts

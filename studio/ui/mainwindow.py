@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._build_actions()
         self._connect()
-        self.autofix = AutoFixer(self, auto_fix_setting(self.app_settings.extra))
+        self.autofix = AutoFixer(self, auto_fix_setting(self.app_settings))
         restore_window(self.settings, self, self.splitter)
         if controller is None:
             self.status.set_model("No model")
@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
         extraction = preview.finish(render_partial=reason in ("stop", "length"))
         self.conversation.finish(msg_id, text, reason, chunk.error, **stats)
         if extraction.artifact is not None:
-            version = self.flow.record_version(msg_id, extraction)
+            origin = "autofix" if self.autofix.is_fix_answer(msg_id) else "model"
+            version = self.flow.record_version(msg_id, extraction, origin)
             if preview.rendered_html == version.html:
                 self.shown = version
             self.chat.set_artifact(msg_id, extraction, version.number)
@@ -507,7 +508,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self, saved: Settings) -> None:
         """Use saved settings for the next answers (command-line flags of this session still win)."""
         apply_settings(self, saved)
-        self.autofix.set_auto_fixes(auto_fix_setting(saved.extra))
+        self.autofix.set_auto_fixes(auto_fix_setting(saved))
         interceptor = artifact_interceptor(self.pane_profile)
         if interceptor is not None:
             interceptor.network_default = saved.allow_network

@@ -41,7 +41,7 @@ def engine_names() -> list[str]:
     try:
         from studio.engine.registry import available
 
-        names = sorted(available())
+        names = ["auto", *sorted(available())]
     except Exception:  # an engine plugin that fails to import must not break the dialog
         log.debug("could not list engines", exc_info=True)
         names = []
@@ -95,6 +95,11 @@ class SettingsDialog(QDialog):
         self.system_prompt.setPlaceholderText("empty: the built-in system prompt")
         self.allow_network = QCheckBox("Let new artifacts reach the network")
         self.allow_network.setChecked(settings.allow_network)
+        self.auto_fix = QSpinBox()
+        self.auto_fix.setRange(0, 3)
+        self.auto_fix.setValue(settings.auto_fix)
+        self.auto_fix.setSuffix(" times")
+        self.auto_fix.setToolTip("A failing artifact goes back to the model with its errors, without a click")
 
         form = QFormLayout()
         form.addRow("Model", self.model)
@@ -103,6 +108,7 @@ class SettingsDialog(QDialog):
         form.addRow("Max tokens", self.max_tokens)
         form.addRow("System prompt", self.system_prompt)
         form.addRow("Network", self.allow_network)
+        form.addRow("Auto-fix up to", self.auto_fix)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -122,11 +128,12 @@ class SettingsDialog(QDialog):
         return replace(
             self._base,
             model=self.model.text().strip() or None,
-            engine=self.engine.currentText().strip() or "mlx",
+            engine=self.engine.currentText().strip() or "auto",
             temperature=round(self.temperature.value(), 2),
             max_tokens=self.max_tokens.value(),
             system_prompt=prompt or None,
             allow_network=self.allow_network.isChecked(),
+            auto_fix=self.auto_fix.value(),
         )
 
     def accept(self) -> None:

@@ -96,7 +96,7 @@ class LibraryFlow(QObject):
         self.w.stored = self.w.store.versions(self.w.conversation.id)
         self.w.versions.clear()
         for v in self.w.stored:
-            if v.origin != "model" or v.message_id is None or v.message_id not in self.w.conversation:
+            if v.origin not in ("model", "autofix") or v.message_id is None or v.message_id not in self.w.conversation:
                 continue
             content = self.w.conversation.get(v.message_id).content
             extraction = extract(content)
@@ -143,8 +143,8 @@ class LibraryFlow(QObject):
                 break
         return messages
 
-    def record_version(self, msg_id: str, extraction: Extraction) -> Version:
-        """Keep an answer's artifact as a new version (in the store too: origin "model")."""
+    def record_version(self, msg_id: str, extraction: Extraction, origin: str = "model") -> Version:
+        """Keep an answer's artifact as a new version (in the store too: origin "model" or "autofix")."""
         assert extraction.artifact is not None
         html = standalone_html(extraction.artifact)
         if self.w.store is None:
@@ -155,7 +155,7 @@ class LibraryFlow(QObject):
             kind=art.kind,
             title=art.title,
             source=art.source,
-            origin="model",
+            origin=origin,
             message_id=msg_id,
         )
         self.w.stored.append(stored)

@@ -332,11 +332,18 @@ def test_settings_dialog_round_trip_and_flags_still_win(qtbot, make_lwin, tmp_pa
     dialog.max_tokens.setValue(2048)
     dialog.system_prompt.setPlainText("Be brief.")
     dialog.allow_network.setChecked(True)
+    dialog.auto_fix.setValue(3)
     dialog.accept()
     saved = load_settings(path)
     assert saved == Settings(
-        model="/models/qwen", temperature=0.7, max_tokens=2048, system_prompt="Be brief.", allow_network=True
+        model="/models/qwen",
+        temperature=0.7,
+        max_tokens=2048,
+        system_prompt="Be brief.",
+        allow_network=True,
+        auto_fix=3,
     )
+    assert t.w.autofix.auto_fixes == 3
     assert saved.extra == {"future_key": 1}
     assert t.w.params.temperature == 0.7
     assert t.w.params.max_tokens == 77  # the command-line flag of this session
@@ -462,3 +469,13 @@ def test_a_window_killed_mid_answer_keeps_the_partial_answer_as_interrupted(
     widget = t.w.chat.message(answer.id)
     assert widget is not None and "interrupted" in widget.status.text()
     assert t.lib.summary(t.w.conversation.id).interrupted
+
+
+def test_an_automatic_fix_is_stored_as_an_autofix_version(qtbot, make_lwin) -> None:  # type: ignore[no-untyped-def]
+    broken = page("Broken").replace("<p>hello</p>", "<p>hello</p>\n<script>notDefinedAnywhere();</script>")
+    t = make_lwin([broken, page("Fixed")], app_settings=Settings(auto_fix=1))
+    t.send(qtbot, "a page")
+    cid = t.w.conversation.id
+    qtbot.waitUntil(lambda: len(t.lib.versions(cid)) == 2, timeout=30000)
+    assert [v.origin for v in t.lib.versions(cid)] == ["model", "autofix"]
+    assert "notDefinedAnywhere" in t.engine.requests[1][-1]["content"]  # the fix turn carried the error
