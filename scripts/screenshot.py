@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+EARLIER_CHATS = ("Chart of monthly sales from sales.csv", "Snake game with a high score", "Three-body gravity simulation")
 sys.path.insert(0, str(REPO))
 
 ERROR_ANSWER = """Here is the chart with the new data source:
@@ -52,6 +53,7 @@ def main() -> int:
     from PySide6.QtGui import QGuiApplication
 
     from studio.app import build_window, create_application, dispose
+    from studio.store.library import Library
     from studio.ui.generation import GenerationController
     from studio.web.preview import SandboxView
     from tests.gui.scripted import CORPUS, ScriptedEngine, corpus_answer
@@ -64,8 +66,14 @@ def main() -> int:
     )
     controller = GenerationController(engine)
     controller.load("Qwen2.5-Coder-7B-Instruct-4bit")
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "w.ini"), QSettings.Format.IniFormat)
-    window, profile = build_window(controller, native_dialogs=False, settings=settings)
+    tmp = Path(tempfile.mkdtemp())
+    settings = QSettings(str(tmp / "w.ini"), QSettings.Format.IniFormat)
+    library = Library(tmp / "library.db")
+    for title in EARLIER_CHATS:  # a library with some history, as a user would have
+        cid = library.create_conversation(title)
+        library.add_message(cid, "user", title)
+    window, profile = build_window(controller, native_dialogs=False, settings=settings, library=library)
+    window.new_chat()
     w, h = (int(v) for v in args.size.split("x"))
     window.setGeometry(0, 0, w, h)
     window.show()

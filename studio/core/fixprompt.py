@@ -73,6 +73,18 @@ def excerpt(text: str, line: int, context: int = CONTEXT_LINES) -> str:
     return "\n".join(f"{'>' if n == line else ' '} {n:>{width}} | {lines[n - 1]}" for n in range(lo, hi + 1))
 
 
+FIX_OPENING = "The artifact you wrote does not work yet. When it ran in the preview:"
+SOURCE_HEADING = "Here is the current source:"
+
+
+def display_text(content: str) -> str:
+    """What the chat shows for a user turn: a fix turn without the whole source it carries."""
+    if not content.startswith(FIX_OPENING) or SOURCE_HEADING not in content:
+        return content
+    head = content.split(SOURCE_HEADING, 1)[0].rstrip()
+    return f"Auto-fix: {head}\n\n(the current source went with it)"
+
+
 def fix_prompt(verdict: Verdict, source: str, page: str | None = None, *, fence: str = "html") -> str:
     """The user turn that asks the model to fix its artifact.
 
@@ -86,7 +98,7 @@ def fix_prompt(verdict: Verdict, source: str, page: str | None = None, *, fence:
         The prompt text.
     """
     page = source if page is None else page
-    out = ["The artifact you wrote does not work yet. When it ran in the preview:"]
+    out = [FIX_OPENING]
     seen: set[tuple[str, int]] = set()
     shown = 0
     for e in verdict.errors:
@@ -111,7 +123,7 @@ def fix_prompt(verdict: Verdict, source: str, page: str | None = None, *, fence:
     if verdict.blank:
         out.append("- The page showed nothing: the frame was blank.")
     out.append("")
-    out.append(f"Here is the current source:\n\n```{fence}\n{source.rstrip()}\n```\n")
+    out.append(f"{SOURCE_HEADING}\n\n```{fence}\n{source.rstrip()}\n```\n")
     out.append(
         "Fix every problem above. Answer with the complete corrected file in one "
         f"```{fence} code block (not a diff), then one short sentence saying what you changed."

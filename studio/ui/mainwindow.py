@@ -18,6 +18,7 @@ from PySide6.QtWebEngineCore import QWebEngineProfile
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from studio.core.conversation import Conversation, default_system_prompt
+from studio.core.fixprompt import display_text
 from studio.core.serving import ArtifactServer
 from studio.engine.base import Chunk, GenerationParams
 from studio.store.library import Library
@@ -279,9 +280,10 @@ class MainWindow(QMainWindow):
         else:
             self._editing = None
             msg = self.conversation.add_user(text, list(attachments))
-            self.chat.add_user_message(msg.id, text, [(a.name, a.size) for a in attachments])
+            self.chat.add_user_message(msg.id, display_text(text), [(a.name, a.size) for a in attachments])
         if self.store is not None:
             self.store.add_message(self.conversation, msg)
+            self.flow.show_in_sidebar()  # a new chat is listed (and selected) at once
         self.composer.set_text("")
         self._start_answer()
 
@@ -357,7 +359,7 @@ class MainWindow(QMainWindow):
         self.chat.finish_assistant_message(msg_id, reason, chunk.error)
         self.flow.add_branch_switches(msg_id)
         self._end_busy()
-        self.flow.after_answer_stored()
+        self.flow.show_in_sidebar()
         if reason == "error":
             self.status.set_note(f"Error: {chunk.error}")
         else:
@@ -436,7 +438,9 @@ class MainWindow(QMainWindow):
             if msg.id == skip:
                 continue
             if msg.role == "user":
-                self.chat.add_user_message(msg.id, msg.content, [(a.name, a.size) for a in msg.attachments])
+                self.chat.add_user_message(
+                    msg.id, display_text(msg.content), [(a.name, a.size) for a in msg.attachments]
+                )
                 self.flow.add_branch_switches(msg.id)
                 continue
             self.chat.begin_assistant_message(msg.id)

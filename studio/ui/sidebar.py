@@ -77,6 +77,9 @@ class Sidebar(QWidget):
         self._debounce.timeout.connect(self.refresh)
         self.search_box.textChanged.connect(lambda _t: self._debounce.start())
         self.list = QListWidget()
+        # Long titles end in "…" (the full title is in the tooltip); no sideways scrolling.
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setUniformItemSizes(False)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
@@ -141,7 +144,7 @@ class Sidebar(QWidget):
         item = QListWidgetItem(s.title or "New chat")
         item.setData(ID_ROLE, s.id)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-        tip = f"{when(s.updated)} · {s.messages} messages"
+        tip = f"{s.title}\n{when(s.updated)} · {s.messages} messages"
         if s.artifacts:
             tip += f" · {s.artifacts} versions"
         if s.interrupted:

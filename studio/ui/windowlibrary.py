@@ -286,7 +286,8 @@ class LibraryFlow(QObject):
         if cid == self.w.conversation.id:
             self.w.new_chat()
 
-    def after_answer_stored(self) -> None:
+    def show_in_sidebar(self) -> None:
+        """List the conversation (newest first) and select it."""
         if self.w.sidebar is not None:
             self.w.sidebar.refresh()
             self.w.sidebar.set_current(self.w.conversation.id)

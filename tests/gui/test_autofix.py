@@ -39,6 +39,9 @@ def test_errors_in_fix_turn_out_new_version(qtbot, make_window) -> None:
     assert re.search(r"^  +6 \| <h1>Widget works</h1>$", fix_turn, re.M)
     assert "(line 8): Uncaught ReferenceError: missingFunction1" in fix_turn
     assert "```html\n<!DOCTYPE html>" in fix_turn
+    # The chat shows the fix turn without the source it carries.
+    assert "Auto-fix: The artifact you wrote does not work yet." in t.w.chat.plain_text()
+    assert "Here is the current source" not in t.w.chat.plain_text()
     # The fix answer became the version on screen; the pane says it was fixed.
     assert t.w.current_version().html.count("missingFunction") == 0
     assert t.w.pane.console_entries() == [] or not any(

@@ -479,3 +479,14 @@ def test_an_automatic_fix_is_stored_as_an_autofix_version(qtbot, make_lwin) -> N
     qtbot.waitUntil(lambda: len(t.lib.versions(cid)) == 2, timeout=30000)
     assert [v.origin for v in t.lib.versions(cid)] == ["model", "autofix"]
     assert "notDefinedAnywhere" in t.engine.requests[1][-1]["content"]  # the fix turn carried the error
+
+
+def test_a_new_chat_is_listed_as_soon_as_it_is_sent(qtbot, make_lwin) -> None:  # type: ignore[no-untyped-def]
+    t = make_lwin([page("Slow")])
+    t.engine.delay = 0.05  # still streaming when we look
+    t.w.send("a slow page", [])
+    assert t.w.busy
+    assert t.w.sidebar.titles() == ["a slow page"]
+    assert t.w.sidebar.list.currentItem().text() == "a slow page"
+    with qtbot.waitSignal(t.w.controller.finished, timeout=30000):
+        t.w.stop()

@@ -72,3 +72,15 @@ def test_loop_stops_when_a_fix_does_not_reduce_the_problems() -> None:
 def test_setting_is_clamped_to_three() -> None:
     assert FixLoop(7).auto_fixes == 3 and FixLoop(-1).auto_fixes == 0
     assert FixLoop(0).decide(verdict_from([err("a")])) == "offer"
+
+
+def test_the_chat_shows_a_fix_turn_without_its_source() -> None:
+    from studio.core.fixprompt import display_text
+
+    verdict = verdict_from([{"level": "error", "message": "Uncaught ReferenceError: x", "line": 2}], blank=False, hung=False)
+    prompt = fix_prompt(verdict, "<html>\n<script>x()</script>\n</html>")
+    shown = display_text(prompt)
+    assert shown.startswith("Auto-fix: The artifact you wrote does not work yet.")
+    assert "(line 2): Uncaught ReferenceError: x" in shown
+    assert "Here is the current source" not in shown and "Fix every problem" not in shown
+    assert display_text("make it blue") == "make it blue"
