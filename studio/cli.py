@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the studio window (the default)")
     gui.add_argument("--model", default=None, help="model folder or Hugging Face repo id to load")
     _sampling_args(gui)
+    gui.add_argument(
+        "files", nargs="*", metavar="FILE", help="open these: .html in the preview, others attached to a new chat"
+    )
 
     gen = sub.add_parser("generate", help="stream an answer from a model on the command line")
     gen.add_argument(

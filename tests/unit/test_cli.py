@@ -111,3 +111,8 @@ def test_auto_engine_follows_the_model_format(tmp_path: Path) -> None:
     assert resolve("auto", str(hf)) == "mlx"
     assert resolve("mlx", str(tmp_path / "x.gguf")) == "mlx"  # an explicit choice stays
     assert resolve("auto", str(tmp_path / "x.gguf")) in ("llamacpp", "mlx")  # llamacpp when installed
+
+
+def test_files_given_to_the_window_are_kept_for_it() -> None:
+    args = build_parser().parse_args(["gui", "art.html", "data.csv"])
+    assert args.files == ["art.html", "data.csv"]
