@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage
 
 from studio.core.runtime import pack_ready
+from tests.gui.httpserver import counting_server
 
 pytestmark = pytest.mark.skipif(
     not pack_ready(), reason="runtime pack not fetched (scripts/fetch_runtime.py)"
@@ -65,14 +65,8 @@ class _Counter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def http_server() -> Iterator[http.server.ThreadingHTTPServer]:
     """A threaded HTTP server on 127.0.0.1 that records every request path."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
-    server.hits = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with counting_server(_Counter) as server:
+        yield server
 
 
 def _base(server: http.server.ThreadingHTTPServer) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer, QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from studio.core.serving import ArtifactServer
+from tests.gui.httpserver import counting_server
 
 ATTACKS = """<!doctype html><html><head>
 <meta http-equiv="refresh" content="1;url={u}/refresh">
@@ -61,14 +61,8 @@ class _Counter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def http_server() -> Iterator[http.server.ThreadingHTTPServer]:
     """A threaded HTTP server on 127.0.0.1 that records every request path."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
-    server.hits = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with counting_server(_Counter) as server:
+        yield server
 
 
 def _attack_page(server: http.server.ThreadingHTTPServer) -> str:
