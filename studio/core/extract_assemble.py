@@ -152,10 +152,23 @@ def _heading_title(headings: list[str]) -> str:
     return ""
 
 
-def _title(found: str | None, headings: list[str], fallback: str) -> str:
+_PAGE_HEADING = re.compile(r"<h[12]\b[^>]*>(.*?)</h[12]\s*>", re.S | re.I)
+
+
+def _page_heading(source: str) -> str:
+    """The text of the page's first <h1>/<h2> (tags stripped), or ""."""
+    m = _PAGE_HEADING.search(source)
+    if not m:
+        return ""
+    text = html.unescape(re.sub(r"<[^>]*>", "", m.group(1)))
+    return " ".join(text.split())[:80]
+
+
+def _title(found: str | None, headings: list[str], fallback: str, source: str = "") -> str:
+    """<title>, else the answer's first telling heading, else the page's first heading, else ``fallback``."""
     if found:
         return html.unescape(found)
-    return _heading_title(headings) or fallback
+    return _heading_title(headings) or _page_heading(source) or fallback
 
 
 def _quoted(text: str, v: View, doc: str) -> bool:
@@ -202,7 +215,7 @@ def _document(
         used += js_pool
     source = _apply(text, start, end, edits)
     doc_closed = start < f.html_close <= end
-    return _make("html", _title(f.title, headings, "HTML page"), source, used, final, doc_closed)
+    return _make("html", _title(f.title, headings, "HTML page", source), source, used, final, doc_closed)
 
 
 def _apply(text: str, start: int, end: int, edits: list[tuple[int, int, str]]) -> str:
@@ -263,7 +276,7 @@ def _wrap_fragments(
         else:
             kept.append(piece)
     title = next((v.state.feats.title for v in frags if v.state.feats.title), None)
-    title = _title(title, headings, "HTML page")
+    title = _title(title, headings, "HTML page", "\n".join(kept))
     page = _page(title, "".join(v.content(text) for v in css), "\n".join(kept), [v.content(text) for v in js])
     return _make("html", title, page, frags + css + js, final)
 

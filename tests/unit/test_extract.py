@@ -449,3 +449,11 @@ def test_random_answers_never_break_and_stream_the_same(seed: int) -> None:
     for s in snaps:
         if s.artifact is not None:
             assert not s.artifact.truncated
+
+
+def test_a_page_without_title_or_answer_heading_is_named_by_its_first_heading() -> None:
+    doc = "```html\n<!DOCTYPE html>\n<html><body>\n<h1 class='t'>Monthly <b>sales</b> &amp; costs</h1>\n</body></html>\n```"
+    art = extract("Here it is.\n\n" + doc).artifact
+    assert art is not None and art.title == "Monthly sales & costs"
+    fragment = extract("```html\n<div><h2>Stats</h2><p>1</p></div>\n```").artifact
+    assert fragment is not None and fragment.title == "Stats"
