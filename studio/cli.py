@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from studio import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_NO_ARTIFACT = 0, 1, 2, 3
-COMMANDS = ("gui", "generate", "extract", "check", "history", "export", "eval")
+COMMANDS = ("gui", "generate", "extract", "check", "history", "export", "eval", "models")
 
 
 class _Default(str):
@@ -114,7 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.evaluate import add_parser as add_eval_parser
 
     ev = add_eval_parser(sub, _sampling_args)
-    for p in (gui, gen, ext, chk, his, exp, ev):
+    mod = sub.add_parser(
+        "models", help="the model catalog: size, memory, fit on this machine, licence, installed"
+    )
+    mod.add_argument("--json", action="store_true", help="print JSON")
+    mod.add_argument("--all", action="store_true", help="every engine's models, not only those usable here")
+    for p in (gui, gen, ext, chk, his, exp, ev, mod):
         _data_dir_arg(p, top=False)
     return parser
 
@@ -156,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from studio.web.checker import check_main
 
         return check_main(args)
+    if args.command == "models":
+        from studio.models_cmd import models_main
+
+        return models_main(args)
     if args.command == "eval":
         from studio.evaluate import eval_main
 

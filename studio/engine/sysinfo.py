@@ -1,0 +1,123 @@
+"""How much memory this machine has, and how much of it a model may use (stdlib only).
+
+Linux reads ``/proc/meminfo``; macOS asks ``sysctl hw.memsize`` (and ``vm_stat`` for what is free);
+Windows calls ``GlobalMemoryStatusEx`` through ctypes. On Apple Silicon the GPU shares the RAM
+(unified memory) and macOS lets Metal wire only part of it, so a model may use about 70% of RAM;
+elsewhere we count 80% of RAM as usable (the rest for the OS, the studio and the browser sandbox).
+GPU memory (VRAM) is not detected here: a CUDA engine's fit is checked against system RAM.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+GB = 1024**3
+UNIFIED_USABLE = 0.70  # Apple Silicon: share of RAM a model can use
+RAM_USABLE = 0.80  # other machines
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """The memory a model can use on one machine.
+
+    Attributes:
+        total_gb: physical RAM in GB (GiB).
+        available_gb: free now (reclaimable caches count as free); None when unknown.
+        unified: Apple Silicon unified memory (GPU and CPU share the RAM).
+    """
+
+    total_gb: float
+    available_gb: float | None = None
+    unified: bool = False
+
+    @property
+    def usable_gb(self) -> float:
+        """What a model may take: 70% of RAM on Apple Silicon, else 80%."""
+        return self.total_gb * (UNIFIED_USABLE if self.unified else RAM_USABLE)
+
+    @classmethod
+    def of(cls, total_gb: float, *, unified: bool = False) -> Memory:
+        """A machine with ``total_gb`` of RAM (for tests and what-ifs)."""
+        return cls(total_gb=float(total_gb), available_gb=None, unified=unified)
+
+
+def is_apple_silicon() -> bool:
+    return sys.platform == "darwin" and platform.machine() == "arm64"
+
+
+def _linux(meminfo: Path = Path("/proc/meminfo")) -> tuple[float, float | None]:
+    values: dict[str, int] = {}
+    for line in meminfo.read_text().splitlines():
+        m = re.match(r"(\w+):\s+(\d+)\s*kB", line)
+        if m:
+            values[m.group(1)] = int(m.group(2)) * 1024
+    total = values["MemTotal"]
+    avail = values.get("MemAvailable")
+    if avail is None and "MemFree" in values:
+        avail = values["MemFree"] + values.get("Cached", 0) + values.get("Buffers", 0)
+    return total / GB, (avail / GB if avail is not None else None)
+
+
+def _macos() -> tuple[float, float | None]:
+    total = int(
+        subprocess.run(
+            ["sysctl", "-n", "hw.memsize"], capture_output=True, text=True, check=True, timeout=5
+        ).stdout.strip()
+    )
+    avail: float | None = None
+    try:
+        out = subprocess.run(["vm_stat"], capture_output=True, text=True, check=True, timeout=5).stdout
+        page = int(re.search(r"page size of (\d+)", out).group(1))  # type: ignore[union-attr]
+        pages = {k.strip(): int(v.strip(" .")) for k, v in re.findall(r"^([^:\n]+):\s+(\d+)\.?$", out, re.M)}
+        free = sum(pages.get(k, 0) for k in ("Pages free", "Pages inactive", "Pages speculative"))
+        avail = free * page / GB
+    except (OSError, subprocess.SubprocessError, AttributeError, ValueError):
+        pass
+    return total / GB, avail
+
+
+def _windows() -> tuple[float, float | None]:
+    import ctypes
+
+    class MEMORYSTATUSEX(ctypes.Structure):
+        _fields_ = [
+            ("dwLength", ctypes.c_ulong),
+            ("dwMemoryLoad", ctypes.c_ulong),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    stat = MEMORYSTATUSEX()
+    stat.dwLength = ctypes.sizeof(MEMORYSTATUSEX)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(stat)):  # type: ignore[attr-defined]
+        raise OSError("GlobalMemoryStatusEx failed")
+    return stat.ullTotalPhys / GB, stat.ullAvailPhys / GB
+
+
+def memory() -> Memory:
+    """This machine's memory. Raises OSError when it cannot be told."""
+    try:
+        if sys.platform.startswith("linux"):
+            total, avail = _linux()
+        elif sys.platform == "darwin":
+            total, avail = _macos()
+        elif sys.platform == "win32":
+            total, avail = _windows()
+        else:
+            raise OSError(f"memory detection not supported on {sys.platform}")
+    except (KeyError, ValueError, subprocess.SubprocessError) as exc:
+        raise OSError(f"could not read this machine's memory: {exc}") from exc
+    return Memory(total_gb=total, available_gb=avail, unified=is_apple_silicon())
+
+
+__all__ = ["Memory", "is_apple_silicon", "memory"]

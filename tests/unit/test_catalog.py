@@ -1,0 +1,149 @@
+"""The model catalog and the memory-fit check (no network, no engine library)."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.engine import catalog
+from studio.engine.catalog import APACHE, QWEN_RESEARCH, fit, fit_warning, recommend
+from studio.engine.llamacpp_catalog import SIZES, gguf_entries
+from studio.engine.sysinfo import Memory, memory
+
+QUANTS = {"mlx": {"4bit", "8bit"}, "llamacpp": {"q4_k_m", "q8_0"}, "cuda": {"bf16"}}
+
+
+def test_every_size_has_each_engines_quantizations() -> None:
+    entries = catalog.catalog()
+    for engine, quants in QUANTS.items():
+        for size in SIZES:
+            got = {e.quantization for e in entries if e.engine == engine and e.size == size}
+            assert got == quants, (engine, size)
+            defaults = [e for e in entries if e.engine == engine and e.size == size and e.default]
+            assert len(defaults) == 1
+    assert len({e.id for e in entries}) == len(entries) == 6 * 5
+
+
+def test_repos_and_gguf_data_come_from_llamacpp_catalog() -> None:
+    by_id = {e.id: e for e in catalog.catalog()}
+    assert by_id["mlx:7B:4bit"].repo == "mlx-community/Qwen2.5-Coder-7B-Instruct-4bit"
+    assert by_id["mlx:32B:8bit"].repo == "mlx-community/Qwen2.5-Coder-32B-Instruct-8bit"
+    assert by_id["cuda:14B:bf16"].repo == "Qwen/Qwen2.5-Coder-14B-Instruct"
+    assert catalog.engine_note("cuda") == "cuda (bf16)"
+    for g in gguf_entries():
+        e = by_id[f"llamacpp:{g.size}:{g.quant}"]
+        assert (e.repo, e.pattern, e.download_gb, e.default) == (g.repo, g.pattern, g.approx_gb, g.default)
+
+
+def test_licences_3b_is_research_only() -> None:
+    for e in catalog.catalog():
+        if e.size == "3B":
+            assert e.licence == QWEN_RESEARCH and not e.apache
+        else:
+            assert e.licence == APACHE
+
+
+def test_context_lengths() -> None:
+    for e in catalog.catalog():
+        assert e.context_length == 32768
+        assert e.context_length_yarn == (131072 if e.size in ("7B", "14B", "32B") else None)
+
+
+def test_sizes_and_memory_increase_with_parameters() -> None:
+    for engine, quants in QUANTS.items():
+        for quant in quants:
+            row = [catalog.find(f"{engine}:{size}:{quant}") for size in SIZES]
+            assert all(row)
+            downloads = [e.download_gb for e in row if e]
+            needs = [e.memory_gb for e in row if e]
+            assert downloads == sorted(downloads) and len(set(downloads)) == len(downloads)
+            assert needs == sorted(needs)
+            for e in row:
+                assert e is not None and e.memory_gb > e.download_gb
+    # higher precision is bigger
+    for size in SIZES:
+        a, b, c = (
+            catalog.find(f"mlx:{size}:4bit"),
+            catalog.find(f"mlx:{size}:8bit"),
+            catalog.find(f"cuda:{size}:bf16"),
+        )
+        assert a and b and c and a.download_gb < b.download_gb < c.download_gb
+
+
+def test_memory_formula() -> None:
+    # 7B: 28 layers x 4 KV heads x 128 dims, fp16 K+V, 8192 tokens = 0.4375 GiB
+    assert catalog.kv_cache_gb("7B") == pytest.approx(0.4375)
+    assert catalog.kv_cache_gb("32B") == pytest.approx(2.0)
+    e = catalog.find("llamacpp:7B:q4_k_m")
+    assert e and e.memory_gb == pytest.approx(4.7 * 1.1 + 0.4375 + 0.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("gb", "mlx", "llamacpp", "cuda"),
+    [
+        (8, "mlx:3B:4bit", "llamacpp:3B:q4_k_m", "cuda:1.5B:bf16"),
+        (16, "mlx:7B:4bit", "llamacpp:7B:q4_k_m", "cuda:3B:bf16"),
+        (32, "mlx:14B:4bit", "llamacpp:14B:q4_k_m", "cuda:7B:bf16"),
+        (64, "mlx:32B:4bit", "llamacpp:32B:q4_k_m", "cuda:14B:bf16"),
+    ],
+)
+def test_recommend(gb: int, mlx: str, llamacpp: str, cuda: str) -> None:
+    mem = Memory.of(gb, unified=True)
+    assert recommend("mlx", mem).id == mlx
+    assert recommend("llamacpp", Memory.of(gb)).id == llamacpp
+    assert recommend("cuda", Memory.of(gb)).id == cuda
+    for engine in QUANTS:
+        assert fit(recommend(engine, Memory.of(gb)), Memory.of(gb)) == "comfortable"
+
+
+def test_recommend_apache_only_skips_3b_and_nothing_fits_gives_smallest() -> None:
+    assert recommend("mlx", Memory.of(8, unified=True), apache_only=True).id == "mlx:1.5B:4bit"
+    assert recommend("mlx", Memory.of(0.5)).id == "mlx:0.5B:4bit"
+    with pytest.raises(ValueError):
+        recommend("tpu", Memory.of(8))
+
+
+@pytest.mark.parametrize(
+    ("gb", "entry", "verdict"),
+    [
+        (8, "llamacpp:0.5B:q4_k_m", "comfortable"),
+        (8, "llamacpp:7B:q4_k_m", "tight"),
+        (8, "llamacpp:7B:q8_0", "too large"),
+        (16, "llamacpp:7B:q8_0", "comfortable"),
+        (16, "llamacpp:14B:q4_k_m", "tight"),
+        (16, "mlx:32B:4bit", "too large"),
+        (32, "mlx:32B:4bit", "too large"),  # unified: 70% of 32 = 22.4 GB usable
+        (64, "mlx:32B:4bit", "comfortable"),
+        (64, "cuda:32B:bf16", "too large"),
+    ],
+)
+def test_fit(gb: int, entry: str, verdict: str) -> None:
+    e = catalog.find(entry)
+    assert e is not None
+    assert fit(e, Memory.of(gb, unified=e.engine == "mlx")) == verdict
+
+
+def test_unified_memory_is_70_percent() -> None:
+    assert Memory.of(16, unified=True).usable_gb == pytest.approx(11.2)
+    assert Memory.of(16).usable_gb == pytest.approx(12.8)
+
+
+def test_fit_warning() -> None:
+    small, big, mid = (
+        catalog.find("llamacpp:0.5B:q4_k_m"),
+        catalog.find("llamacpp:32B:q8_0"),
+        catalog.find("llamacpp:7B:q4_k_m"),
+    )
+    assert small and big and mid
+    mem = Memory.of(8)
+    assert fit_warning(small, mem) is None
+    tight = fit_warning(mid, mem)
+    assert tight and "close other apps" in tight
+    too = fit_warning(big, mem)
+    assert too and "will not fit" in too and "40.8 GB" in too and "3B" in too
+
+
+def test_sysinfo_on_this_machine_is_plausible() -> None:
+    mem = memory()
+    assert 0.25 < mem.total_gb < 16384
+    assert mem.available_gb is None or 0 < mem.available_gb <= mem.total_gb * 1.01
+    assert 0 < mem.usable_gb < mem.total_gb
