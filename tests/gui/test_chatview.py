@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from studio.core.extract import StreamingExtractor, extract
@@ -18,6 +18,7 @@ from studio.core.markdown_render import COPY_SCHEME, render_markdown
 from studio.ui.chatmessage import AssistantMessage
 from studio.ui.chatview import ChatView
 from studio.ui.chatwidgets import MAX_LABEL_HTML, ArtifactCard, MarkdownSegment, ThinkSection
+from tests.gui.dnd import drop_files
 
 ANSWER = (
     "Here is the page:\n\n```html\n<!DOCTYPE html>\n<html><head><title>Bouncing Ball</title></head>\n"
@@ -217,30 +218,6 @@ def test_scroll_follows_the_stream_unless_scrolled_up(chat: ChatView, qtbot) -> 
     assert bar.value() == 0
     bar.setValue(bar.maximum())
     assert chat.following
-
-
-def drop_files(widget, paths: list[str]) -> QDropEvent:
-    """Send a real drag-enter and drop with file URLs to ``widget``."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, drop)
-    return drop
 
 
 @pytest.fixture

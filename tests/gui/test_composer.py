@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.core.attachments import MAX_FILE_BYTES, Attachment
 from studio.ui.composer import Composer
+from tests.gui.dnd import drop_files
 
 
 @pytest.fixture
@@ -22,30 +23,6 @@ def composer(qtbot) -> Composer:
     widget.show()
     widget.focus_input()
     return widget
-
-
-def drop(widget, paths: list[str]) -> QDropEvent:
-    """A real drag-enter then drop carrying file URLs, sent to ``widget``."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
-    enter = QDragEnterEvent(
-        QPointF(5, 5),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(
-        QPointF(5, 5),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, event)
-    return event
 
 
 def test_enter_sends_and_clears(composer: Composer, qtbot) -> None:
@@ -124,7 +101,7 @@ def test_dropped_text_and_csv_become_chips(
     composer: Composer, sample_files: dict[str, str], target: str
 ) -> None:
     widget = composer if target == "composer" else composer.input
-    event = drop(widget, [sample_files["text"], sample_files["csv"]])
+    event = drop_files(widget, [sample_files["text"], sample_files["csv"]])
     assert event.isAccepted()
     atts = composer.attachments()
     assert [(a.name, a.kind) for a in atts] == [("notes.txt", "text"), ("sales.csv", "table")]
@@ -144,7 +121,7 @@ def test_refused_drops_explain_why(
     if kind == "unreadable" and os.geteuid() == 0:
         pytest.skip("root reads any file")
     with qtbot.waitSignal(composer.attachmentRefused, timeout=1000) as sig:
-        drop(composer, [sample_files[kind]])
+        drop_files(composer, [sample_files[kind]])
     reason = sig.args[0]
     assert words in reason and "\n" not in reason
     assert composer.attachments() == []

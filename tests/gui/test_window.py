@@ -12,14 +12,13 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from studio.core.serving import host_for
@@ -27,6 +26,7 @@ from studio.engine.base import EngineError, GenerationParams
 from studio.ui.generation import GenerationController
 from studio.ui.mainwindow import NO_MODEL_HINT, MainWindow
 from studio.web.preview import SandboxView
+from tests.gui.dnd import drop_files
 from tests.gui.scripted import CORPUS, ScriptedEngine, corpus_answer
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no answer corpus at {CORPUS}")
@@ -296,26 +296,8 @@ fetch("data/sales.csv").then(r => r.text()).then(t => {
 
 
 def _drop(qtbot, target: QWidget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
-    """Deliver a real drag-enter + drop of local files to a widget."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(target.rect().center())
-    with warnings.catch_warnings():  # PySide marks Qt 6's only QDragEnterEvent constructor deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(
-            pos.toPoint(),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    QApplication.sendEvent(target, enter)
-    assert enter.isAccepted(), f"{type(target).__name__} refused the drag"
-    drop = QDropEvent(
-        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(target, drop)
-    assert drop.isAccepted()
+    """Deliver a real drag-enter + drop of local files to a widget; it must take them."""
+    assert drop_files(target, paths).isAccepted()
 
 
 def _drop_target(widget: QWidget) -> QWidget:
