@@ -81,6 +81,15 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(runs), max(runs)
 
 
+def print_table(rows: list[tuple[str, float, float, str]]) -> None:
+    """Rows of (operation, median ms, max ms, target) as a markdown table."""
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'operation':<{width}} | {'median ms':>9} | {'max ms':>8} | target ms |")
+    print(f"|{'-' * (width + 2)}|{'-' * 11}|{'-' * 10}|-----------|")
+    for name, med, worst, target in rows:
+        print(f"| {name:<{width}} | {med:>9.2f} | {worst:>8.2f} | {target} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--conversations", type=int, default=1000)
@@ -129,10 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows.append(("switch conversation (load tree + versions)", *timed(switch, args.repeat * 3), "< 100"))
     print(f"\nlibrary: {len(ids)} conversations, {total} messages, {size_mb:.1f} MB at {path}\n")
-    print(f"| {'operation':<52} | {'median ms':>9} | {'max ms':>8} | target ms |")
-    print(f"|{'-' * 54}|{'-' * 11}|{'-' * 10}|-----------|")
-    for name, med, worst, target in rows:
-        print(f"| {name:<52} | {med:>9.2f} | {worst:>8.2f} | {target} |")
+    print_table(rows)
     return 0
 
 

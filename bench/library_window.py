@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
-from library import build
+from library import build, print_table
 
 from studio.store.library import Library
 
@@ -115,10 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     lib.close()
 
     print(f"\nlibrary: {len(ids)} conversations, {total} messages at {path}\n")
-    print(f"| {'operation':<56} | {'median ms':>9} | {'max ms':>8} | target ms |")
-    print(f"|{'-' * 58}|{'-' * 11}|{'-' * 10}|-----------|")
-    for name, med, worst, target in rows:
-        print(f"| {name:<56} | {med:>9.2f} | {worst:>8.2f} | {target} |")
+    print_table(rows)
     return 0
 
 
