@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: system libraries QtWebEngine needs (Debian/Ubuntu, when missing), a Python 3.12
 # virtual environment in .venv, and the project installed into it.
-#   scripts/setup.sh [EXTRAS]   e.g. "dev,llamacpp" for the tests (llama-cpp-python compiles llama.cpp:
+#   scripts/setup.sh [EXTRAS]   e.g. "dev,llamacpp,cuda" for the tests (llama-cpp-python compiles llama.cpp:
 #                               about 8 minutes the first time on 2 cores, then pip's cache serves it)
 set -euo pipefail
 cd "$(dirname "$0")/.."

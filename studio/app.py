@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="artifacts-studio", description="Chat beside a live artifact preview.")
     p.add_argument("--model", help="a local model folder (or a repo id the engine knows)")
     p.add_argument("--engine", default=None, help="engine name (default: the settings', else auto)")
+    p.add_argument("--base-url", dest="base_url", default=None, help="the OpenAI-compatible server (openai)")
+    p.add_argument("--device", default=None, help="where the cuda engine runs: auto, cpu, cuda, cuda:N")
     p.add_argument("--data-dir", dest="data_dir", default=None, help="use the library in DIR")
     p.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
     p.add_argument("--temperature", type=float, default=None)
@@ -69,6 +71,9 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     engine = getattr(args, "engine", None)
     if engine is not None and not is_default(engine):
         out["engine"] = str(engine)
+    for name in ("base_url", "device"):
+        if getattr(args, name, None):
+            out[name] = getattr(args, name)
     return out
 
 
@@ -141,7 +146,10 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         from studio.ui.generation import GenerationController
 
         try:
-            controller = GenerationController(create_engine(settings.engine, settings.model))
+            engine = create_engine(
+                settings.engine, settings.model, base_url=settings.base_url, device=settings.device
+            )
+            controller = GenerationController(engine)
         except EngineError as e:
             engine_error = str(e)
     window, profile = build_window(

@@ -41,8 +41,18 @@ def _sampling_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         default=_Default("auto"),
-        help="model backend: mlx, llamacpp or auto (default: the settings', else auto: MLX on Apple Silicon, "
-        "llama.cpp where installed elsewhere, else mlx)",
+        help="model backend: mlx, llamacpp, cuda, openai or auto (default: the settings', else auto: MLX on "
+        "Apple Silicon, llama.cpp where installed elsewhere, else mlx)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="the OpenAI-compatible server for --engine openai, e.g. http://127.0.0.1:8080/v1 (API key: "
+        "the system keyring, else $STUDIO_API_KEY)",
+    )
+    p.add_argument(
+        "--device", default=None, metavar="D", help="where the cuda engine runs: auto, cpu, cuda or cuda:N"
     )
     p.add_argument("--max-tokens", type=int, default=None, help="most tokens per answer (default 4096)")
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0.2)")
@@ -114,11 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.evaluate import add_parser as add_eval_parser
 
     ev = add_eval_parser(sub, _sampling_args)
-    mod = sub.add_parser(
-        "models", help="the model catalog: size, memory, fit on this machine, licence, installed"
-    )
-    mod.add_argument("--json", action="store_true", help="print JSON")
-    mod.add_argument("--all", action="store_true", help="every engine's models, not only those usable here")
+    from studio import models_cmd
+
+    if hasattr(models_cmd, "add_parser"):
+        mod = models_cmd.add_parser(sub)
+    else:  # TEMPORARY until helper A lands models_cmd.add_parser
+        mod = sub.add_parser("models", help="the model catalog")
+        mod.add_argument("--json", action="store_true", help="print JSON")
+        mod.add_argument("--all", action="store_true", help="every engine's models")
     for p in (gui, gen, ext, chk, his, exp, ev, mod):
         _data_dir_arg(p, top=False)
     return parser

@@ -130,6 +130,35 @@ def _print_figures(fig: dict[str, object]) -> None:
     )
 
 
+def engine_options(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
+    """The engine settings: ``--base-url`` / ``--device`` flags, else the stored settings'."""
+    base_url = getattr(args, "base_url", None) or settings.base_url
+    device = getattr(args, "device", None) or settings.device
+    return {"base_url": base_url, "device": device}
+
+
+def fit_warning_for(model: str, engine: str) -> str | None:
+    """The catalog's fit warning when ``model`` is a catalog repo (an id or its cache folder) for ``engine``."""
+    from studio.engine import catalog
+    from studio.engine.sysinfo import memory
+
+    text = model.replace("\\", "/")
+    entry = next(
+        (
+            e
+            for e in catalog.entries_for(engine)
+            if text == e.repo or f"models--{e.repo.replace('/', '--')}/" in text + "/"
+        ),
+        None,
+    )
+    if entry is None or entry.pattern:  # GGUF repos hold several quantizations: not telling which
+        return None
+    try:
+        return catalog.fit_warning(entry, memory())
+    except (OSError, ValueError):
+        return None
+
+
 def generate_main(args: argparse.Namespace) -> int:
     """``generate --model M --prompt P [--prompt P2 ...] [--attach F] [-o OUT] [--json] [--save]``.
 
@@ -168,10 +197,13 @@ def generate_main(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     try:
-        engine = create_engine(args.engine, args.model)
+        engine = create_engine(args.engine, args.model, **engine_options(args, settings))
     except EngineError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    warning = fit_warning_for(args.model, engine.name)
+    if warning:
+        _err(f"warning: {warning}")
     saver = None
     try:
         if getattr(args, "save", False):

@@ -7,15 +7,29 @@ installing a package. Running from a source tree without installing still finds 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from studio.engine.base import Engine, EngineError
 
 log = logging.getLogger("studio.engine")
 
-BUILTIN = {"mlx": "studio.engine.mlx:MLXEngine", "llamacpp": "studio.engine.llamacpp:LlamaCppEngine"}
+BUILTIN = {
+    "mlx": "studio.engine.mlx:MLXEngine",
+    "llamacpp": "studio.engine.llamacpp:LlamaCppEngine",
+    "cuda": "studio.engine.cuda:CudaEngine",
+    "openai": "studio.engine.openai:OpenAIEngine",
+}
+# The one command that installs what each built-in engine needs.
+INSTALL_HINT = {
+    "mlx": "pip install mlx-lm",
+    "llamacpp": "pip install 'artifacts-studio[llamacpp]'",
+    "cuda": "pip install 'artifacts-studio[cuda]'",
+    "openai": "pip install keyring",
+}
 
 
 def available() -> dict[str, str]:
@@ -58,8 +72,26 @@ def resolve(name: str, model: str | None = None) -> str:
     return preferred_engine(engines)
 
 
-def create_engine(name: str, model: str | None = None) -> Engine:
+def _accepted(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """The options ``cls``'s constructor takes (all of them when it takes ``**kwargs``); None values dropped."""
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return given
+    return {k: v for k, v in given.items() if k in params}
+
+
+def create_engine(name: str, model: str | None = None, **options: Any) -> Engine:
     """Instantiate the engine called ``name`` (``"auto"`` picks one for this machine).
+
+    Args:
+        name: an engine name or "auto".
+        model: the model to load later (helps "auto" choose).
+        **options: engine settings (``base_url``, ``api_key``, ``device``, ...); each engine gets those its
+            constructor accepts, and None values are left out (the engine's defaults apply).
 
     Raises:
         EngineError: unknown name, or the engine's dependencies are not installed.
@@ -73,6 +105,10 @@ def create_engine(name: str, model: str | None = None) -> Engine:
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except ImportError as exc:
-        raise EngineError(f"the {name} engine cannot start: {exc.name or exc} is not installed") from None
-    engine: Engine = cls()
+        hint = INSTALL_HINT.get(name)
+        missing = exc.name or str(exc)
+        raise EngineError(
+            f"the {name} engine cannot start: {missing} is not installed" + (f" ({hint})" if hint else "")
+        ) from None
+    engine: Engine = cls(**_accepted(cls, options))
     return engine

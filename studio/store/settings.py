@@ -25,7 +25,10 @@ class Settings:
 
     Attributes:
         model: model folder or repo id loaded at start (None: ask).
-        engine: backend name ("auto", "mlx", "llamacpp", ...); auto picks one for this machine.
+        engine: backend name ("auto", "mlx", "llamacpp", "cuda", "openai"); auto picks one for this machine.
+        base_url: the OpenAI-compatible server the "openai" engine talks to (its API key lives in the
+            system keyring, never here).
+        device: where the "cuda" engine runs: "auto", "cpu", "cuda" or "cuda:N".
         temperature: sampling temperature (0 = greedy).
         max_tokens: most tokens per answer.
         system_prompt: replaces the built-in system prompt when set.
@@ -36,6 +39,8 @@ class Settings:
 
     model: str | None = None
     engine: str = "auto"
+    base_url: str | None = None
+    device: str = "auto"
     temperature: float = 0.2
     max_tokens: int = 4096
     system_prompt: str | None = None
@@ -61,6 +66,8 @@ class Settings:
 _TYPES: dict[str, tuple[type, ...]] = {
     "model": (str, type(None)),
     "engine": (str,),
+    "base_url": (str, type(None)),
+    "device": (str,),
     "temperature": (float, int),
     "max_tokens": (int,),
     "system_prompt": (str, type(None)),
