@@ -124,14 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.evaluate import add_parser as add_eval_parser
 
     ev = add_eval_parser(sub, _sampling_args)
-    from studio import models_cmd
+    from studio.models_cmd import add_parser as add_models_parser
 
-    if hasattr(models_cmd, "add_parser"):
-        mod = models_cmd.add_parser(sub)
-    else:  # TEMPORARY until helper A lands models_cmd.add_parser
-        mod = sub.add_parser("models", help="the model catalog")
-        mod.add_argument("--json", action="store_true", help="print JSON")
-        mod.add_argument("--all", action="store_true", help="every engine's models")
+    mod = add_models_parser(sub)
     for p in (gui, gen, ext, chk, his, exp, ev, mod):
         _data_dir_arg(p, top=False)
     return parser
