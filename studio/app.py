@@ -165,6 +165,7 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
         window.chat.show_notice(text, level)
     if engine_error:
         window.chat.show_notice(engine_error, "error")
+        window.models.show_welcome(f"The model could not be loaded: {engine_error}")  # choose another
     if controller is not None and model:
         controller.load(model)
     if measure:

@@ -31,6 +31,7 @@ from studio.ui.composer import Composer
 from studio.ui.exportdialog import save_dialog, write_export
 from studio.ui.generation import GenerationController
 from studio.ui.livepreview import LivePreview, Version
+from studio.ui.modelswitch import ModelSwitcher
 from studio.ui.settings import open_settings, restore_window, save_window
 from studio.ui.settingsdialog import SettingsDialog, apply_settings, open_settings_dialog
 from studio.ui.sidebar import Sidebar
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("studio.window")
 
-NO_MODEL_HINT = "No model is loaded. Pick one when you start the app: artifacts-studio --model PATH"
+NO_MODEL_HINT = (
+    "No model is loaded. Choose one with Model > Choose Model… (Ctrl+M) or: artifacts-studio --model PATH"
+)
 
 
 class MainWindow(QMainWindow):
@@ -143,13 +146,15 @@ class MainWindow(QMainWindow):
             self.setCentralWidget(self.splitter)
         self.status = StudioStatusBar(self)
         self.setStatusBar(self.status)
+        self.models = ModelSwitcher(self)  # the welcome view, the picker and model swaps
         self._build_actions()
         self._connect()
         self.autofix = AutoFixer(self, auto_fix_setting(self.app_settings))
         restore_window(self.settings, self, self.splitter)
         if controller is None:
             self.status.set_model("No model")
-            self.chat.show_notice(NO_MODEL_HINT, "info")
+            self.chat.show_notice(NO_MODEL_HINT, "info")  # under the welcome view, for when it is left
+            self.models.show_welcome()
         else:
             self.status.set_model(self._model_name())
         if self.store is not None:
@@ -178,6 +183,8 @@ class MainWindow(QMainWindow):
         self.act_copy = self._action(edit_menu, "&Copy Source", "Ctrl+Shift+C", self.copy_source)
         self.act_edit = self._action(edit_menu, "&Edit Last Message", "Ctrl+Shift+E", self.edit_last)
         self.act_focus = self._action(edit_menu, "&Focus Composer", "Ctrl+L", self.composer.focus_input)
+        model_menu = bar.addMenu("&Model")
+        self.act_model = self._action(model_menu, "&Choose Model…", "Ctrl+M", self.choose_model)
         gen_menu = bar.addMenu("&Generate")
         self.act_regen = self._action(gen_menu, "&Regenerate", "Ctrl+R", self.regenerate)
         # Esc is also the composer's own key; the action is for the menu and for focus elsewhere.
@@ -211,15 +218,17 @@ class MainWindow(QMainWindow):
             self.sidebar.conversationSelected.connect(self.flow.open_conversation)
             self.sidebar.newChatRequested.connect(self.new_chat)
             self.sidebar.conversationDeleted.connect(self.flow.on_conversation_deleted)
-        ctl = self.controller
-        if ctl is None:
-            return
-        ctl.loading.connect(lambda path: self.status.set_model(f"Loading model {Path(path).name}…"))
-        ctl.loaded.connect(lambda info: self.status.set_model(self._model_name()))
-        ctl.loadFailed.connect(self._on_load_failed)
-        ctl.delta.connect(self._on_delta)
-        ctl.progress.connect(self._on_progress)
-        ctl.finished.connect(self._on_finished)
+        if self.controller is not None:
+            self.models.attach(self.controller)  # the same wiring as a model chosen later
+
+    @Slot()
+    def choose_model(self) -> Any:
+        """Model > Choose Model…: the model picker (window-modal, returned)."""
+        return self.models.open_picker()
+
+    def set_controller(self, engine: str, model: str, options: dict[str, Any] | None = None) -> None:
+        """Switch to another model now (async; see :class:`~studio.ui.modelswitch.ModelSwitcher`)."""
+        self.models.switch(engine, model, options)
 
     def _model_name(self) -> str:
         if self.controller is None:
@@ -249,6 +258,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.save_state()
+        self.models.shutdown()
         if self.controller is not None:
             self.controller.shutdown()
         self.flow.finish_recorder("cancelled", None, {})

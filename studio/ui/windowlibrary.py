@@ -96,7 +96,11 @@ class LibraryFlow(QObject):
         self.w.stored = self.w.store.versions(self.w.conversation.id)
         self.w.versions.clear()
         for v in self.w.stored:
-            if v.origin not in ("model", "autofix") or v.message_id is None or v.message_id not in self.w.conversation:
+            if (
+                v.origin not in ("model", "autofix")
+                or v.message_id is None
+                or v.message_id not in self.w.conversation
+            ):
                 continue
             content = self.w.conversation.get(v.message_id).content
             extraction = extract(content)
