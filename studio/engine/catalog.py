@@ -5,14 +5,18 @@ Entries (six sizes x engine x quantization):
 - ``mlx``: ``mlx-community/Qwen2.5-Coder-<S>-Instruct-4bit`` (default) and ``-8bit``.
 - ``llamacpp``: Qwen's official GGUF builds, Q4_K_M (default) and Q8_0 — taken from
   :func:`studio.engine.llamacpp_catalog.gguf_entries` (its sizes and file patterns are the truth).
-- ``cuda``: the official unquantized ``Qwen/Qwen2.5-Coder-<S>-Instruct`` (bf16). The CUDA engine is
-  not built yet; the entries say what it would load.
+- ``cuda``: the official unquantized ``Qwen/Qwen2.5-Coder-<S>-Instruct`` (a bf16 download) in the two
+  forms :class:`studio.engine.cuda.CudaEngine` loads it: ``nf4`` (default: bitsandbytes 4-bit NF4,
+  quantized while loading) and ``bf16``. Both download the same repository; memory is for the loaded
+  form (:mod:`studio.engine.cuda_catalog` computes the bytes from each size's shape). Why NF4 and not
+  a pre-quantized AWQ/GPTQ repo: see the :mod:`studio.engine.cuda` docstring.
 
 Memory needed to run (GB, GiB-ish, approximate)::
 
     memory_gb = weights_gb + kv_cache_gb(8192 tokens) + 0.10 * weights_gb + 0.5
 
-weights_gb is the download size (the weights are loaded as stored); the KV cache is fp16,
+weights_gb is the download size (the weights are loaded as stored), except for ``cuda:*:nf4`` where it
+is the NF4 size in GPU memory (memory is GPU memory for the cuda entries); the KV cache is fp16,
 ``2 (K and V) * layers * kv_heads * head_dim * 2 bytes * 8192 tokens`` from each size's config.json;
 10% of the weights plus 0.5 GB cover compute buffers, the tokenizer and the runtime.
 
@@ -34,6 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from studio.engine.cuda_catalog import CUDA_QUANTS
+from studio.engine.cuda_catalog import weights_gb as cuda_weights_gb
 from studio.engine.llamacpp_catalog import DEFAULT_QUANT, SIZES, gguf_entries
 from studio.engine.sysinfo import Memory
 
@@ -77,7 +83,7 @@ class Entry:
         engine: "mlx", "llamacpp" or "cuda".
         size: "0.5B" ... "32B".
         repo: the Hugging Face repository.
-        quantization: "4bit"/"8bit" (MLX), "q4_k_m"/"q8_0" (GGUF), "bf16" (CUDA).
+        quantization: "4bit"/"8bit" (MLX), "q4_k_m"/"q8_0" (GGUF), "nf4"/"bf16" (CUDA).
         download_gb: about how many GB to download.
         memory_gb: about how much memory running it takes (8k context; see the module docstring).
         context_length: native context in tokens (32,768).
@@ -127,7 +133,15 @@ def licence_of(size: str) -> str:
 
 
 def _entry(
-    engine: str, size: str, repo: str, quant: str, gb: float, default: bool, pattern: str | None, label: str
+    engine: str,
+    size: str,
+    repo: str,
+    quant: str,
+    gb: float,
+    default: bool,
+    pattern: str | None,
+    label: str,
+    loaded_gb: float | None = None,
 ) -> Entry:
     a = ARCH[size]
     return Entry(
@@ -137,7 +151,7 @@ def _entry(
         repo=repo,
         quantization=quant,
         download_gb=round(gb, 2),
-        memory_gb=memory_needed_gb(size, gb),
+        memory_gb=memory_needed_gb(size, gb if loaded_gb is None else loaded_gb),
         context_length=32768,
         context_length_yarn=131072 if a.yarn else None,
         licence=licence_of(size),
@@ -171,18 +185,20 @@ def catalog() -> list[Entry]:
             )
         )
     for size in SIZES:
-        out.append(
-            _entry(
-                "cuda",
-                size,
-                f"Qwen/Qwen2.5-Coder-{size}-Instruct",
-                "bf16",
-                ARCH[size].params_b * 2,
-                True,
-                None,
-                f"Qwen2.5-Coder-{size}-Instruct bf16",
+        for quant in CUDA_QUANTS:
+            out.append(
+                _entry(
+                    "cuda",
+                    size,
+                    f"Qwen/Qwen2.5-Coder-{size}-Instruct",
+                    quant,
+                    ARCH[size].params_b * 2,  # both forms download the bf16 repository
+                    quant == "nf4",
+                    None,
+                    f"Qwen2.5-Coder-{size}-Instruct {'NF4 4-bit' if quant == 'nf4' else 'bf16'} (CUDA)",
+                    loaded_gb=cuda_weights_gb(size, quant),
+                )
             )
-        )
     return out
 
 
@@ -195,8 +211,8 @@ def find(entry_id: str) -> Entry | None:
 
 
 def engine_note(engine: str) -> str:
-    """How the catalog names the engine ("cuda (bf16)" for the CUDA one)."""
-    return "cuda (bf16)" if engine == "cuda" else engine
+    """How the catalog names the engine ("cuda (PyTorch)" for the CUDA one)."""
+    return "cuda (PyTorch)" if engine == "cuda" else engine
 
 
 def fit(entry: Entry, memory: Memory) -> Fit:

@@ -9,7 +9,7 @@ from studio.engine.catalog import APACHE, QWEN_RESEARCH, fit, fit_warning, recom
 from studio.engine.llamacpp_catalog import SIZES, gguf_entries
 from studio.engine.sysinfo import Memory, memory
 
-QUANTS = {"mlx": {"4bit", "8bit"}, "llamacpp": {"q4_k_m", "q8_0"}, "cuda": {"bf16"}}
+QUANTS = {"mlx": {"4bit", "8bit"}, "llamacpp": {"q4_k_m", "q8_0"}, "cuda": {"nf4", "bf16"}}
 
 
 def test_every_size_has_each_engines_quantizations() -> None:
@@ -20,15 +20,16 @@ def test_every_size_has_each_engines_quantizations() -> None:
             assert got == quants, (engine, size)
             defaults = [e for e in entries if e.engine == engine and e.size == size and e.default]
             assert len(defaults) == 1
-    assert len({e.id for e in entries}) == len(entries) == 6 * 5
+    assert len({e.id for e in entries}) == len(entries) == 6 * 6
 
 
 def test_repos_and_gguf_data_come_from_llamacpp_catalog() -> None:
     by_id = {e.id: e for e in catalog.catalog()}
     assert by_id["mlx:7B:4bit"].repo == "mlx-community/Qwen2.5-Coder-7B-Instruct-4bit"
     assert by_id["mlx:32B:8bit"].repo == "mlx-community/Qwen2.5-Coder-32B-Instruct-8bit"
-    assert by_id["cuda:14B:bf16"].repo == "Qwen/Qwen2.5-Coder-14B-Instruct"
-    assert catalog.engine_note("cuda") == "cuda (bf16)"
+    assert by_id["cuda:14B:bf16"].repo == by_id["cuda:14B:nf4"].repo == "Qwen/Qwen2.5-Coder-14B-Instruct"
+    assert by_id["cuda:14B:nf4"].default and not by_id["cuda:14B:bf16"].default
+    assert catalog.engine_note("cuda") == "cuda (PyTorch)"
     for g in gguf_entries():
         e = by_id[f"llamacpp:{g.size}:{g.quant}"]
         assert (e.repo, e.pattern, e.download_gb, e.default) == (g.repo, g.pattern, g.approx_gb, g.default)
@@ -58,7 +59,12 @@ def test_sizes_and_memory_increase_with_parameters() -> None:
             assert downloads == sorted(downloads) and len(set(downloads)) == len(downloads)
             assert needs == sorted(needs)
             for e in row:
-                assert e is not None and e.memory_gb > e.download_gb
+                assert e is not None
+                if quant == "nf4":  # quantized while loading: less than the bf16 form it downloads
+                    bf16 = catalog.find(f"cuda:{e.size}:bf16")
+                    assert bf16 and e.memory_gb < bf16.memory_gb and e.download_gb == bf16.download_gb
+                else:
+                    assert e.memory_gb > e.download_gb
     # higher precision is bigger
     for size in SIZES:
         a, b, c = (
@@ -80,10 +86,10 @@ def test_memory_formula() -> None:
 @pytest.mark.parametrize(
     ("gb", "mlx", "llamacpp", "cuda"),
     [
-        (8, "mlx:3B:4bit", "llamacpp:3B:q4_k_m", "cuda:1.5B:bf16"),
-        (16, "mlx:7B:4bit", "llamacpp:7B:q4_k_m", "cuda:3B:bf16"),
-        (32, "mlx:14B:4bit", "llamacpp:14B:q4_k_m", "cuda:7B:bf16"),
-        (64, "mlx:32B:4bit", "llamacpp:32B:q4_k_m", "cuda:14B:bf16"),
+        (8, "mlx:3B:4bit", "llamacpp:3B:q4_k_m", "cuda:3B:nf4"),
+        (16, "mlx:7B:4bit", "llamacpp:7B:q4_k_m", "cuda:7B:nf4"),
+        (32, "mlx:14B:4bit", "llamacpp:14B:q4_k_m", "cuda:14B:nf4"),
+        (64, "mlx:32B:4bit", "llamacpp:32B:q4_k_m", "cuda:32B:nf4"),
     ],
 )
 def test_recommend(gb: int, mlx: str, llamacpp: str, cuda: str) -> None:
@@ -114,6 +120,8 @@ def test_recommend_apache_only_skips_3b_and_nothing_fits_gives_smallest() -> Non
         (32, "mlx:32B:4bit", "too large"),  # unified: 70% of 32 = 22.4 GB usable
         (64, "mlx:32B:4bit", "comfortable"),
         (64, "cuda:32B:bf16", "too large"),
+        (80, "cuda:14B:bf16", "comfortable"),
+        (18, "cuda:14B:nf4", "tight"),
     ],
 )
 def test_fit(gb: int, entry: str, verdict: str) -> None:
@@ -147,3 +155,20 @@ def test_sysinfo_on_this_machine_is_plausible() -> None:
     assert 0.25 < mem.total_gb < 16384
     assert mem.available_gb is None or 0 < mem.available_gb <= mem.total_gb * 1.01
     assert 0 < mem.usable_gb < mem.total_gb
+
+
+def test_cuda_memory_is_what_the_engine_loads() -> None:
+    from studio.engine.cuda_catalog import NF4_BITS, SHAPES, weights_gb
+
+    # the shapes give each card's parameter count (within 1%)
+    for size, shape in SHAPES.items():
+        assert shape.params() / 1e9 == pytest.approx(catalog.ARCH[size].params_b, rel=0.01)
+        assert shape.head_dim == catalog.ARCH[size].head_dim and shape.layers == catalog.ARCH[size].layers
+    # 7B NF4: 6.52e9 linear weights at 4.127 bits + 1.09e9 embedding/LM-head/norm/bias values in bf16
+    assert pytest.approx(4.127, abs=1e-3) == NF4_BITS
+    assert weights_gb("7B", "nf4") == pytest.approx(5.55, abs=0.01)
+    assert weights_gb("7B", "bf16") == pytest.approx(15.23, abs=0.01)
+    nf4, bf16 = catalog.find("cuda:7B:nf4"), catalog.find("cuda:7B:bf16")
+    assert nf4 and bf16 and nf4.download_gb == bf16.download_gb
+    assert nf4.memory_gb == pytest.approx(catalog.memory_needed_gb("7B", weights_gb("7B", "nf4")))
+    assert bf16.memory_gb == pytest.approx(catalog.memory_needed_gb("7B", weights_gb("7B", "bf16")))
