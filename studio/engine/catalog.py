@@ -215,10 +215,37 @@ def engine_note(engine: str) -> str:
     return "cuda (PyTorch)" if engine == "cuda" else engine
 
 
+# On a CPU alone decoding is bound by memory bandwidth: tok/s is about bandwidth / weight bytes. A desktop's
+# 40-80 GB/s gives a 7B Q4 (4.7 GB) 8-15 tok/s but a 14B Q4 (9 GB) 4-8, so a 2,000-token artifact would
+# take 4-8 minutes. Without a GPU (Metal or CUDA) the recommendation stops at this size.
+CPU_MAX_SIZE = "7B"
+
+
+def accelerated(engine: str) -> bool:
+    """Whether ``engine`` runs on a GPU here: MLX on Metal, llama.cpp on Metal or CUDA, cuda with a GPU."""
+    from studio.engine.llamacpp_catalog import has_cuda, has_metal
+
+    if engine == "mlx":
+        return has_metal()
+    if engine == "llamacpp":
+        return has_metal() or has_cuda()
+    return engine == "cuda" and has_cuda()
+
+
+def device_memory(engine: str, memory: Memory) -> Memory:
+    """The memory ``engine``'s models live in: the GPU's for cuda when nvidia-smi tells, else ``memory``."""
+    if engine == "cuda" and not memory.gpu:
+        from studio.engine.sysinfo import gpu_memory
+
+        return gpu_memory() or memory
+    return memory
+
+
 def fit(entry: Entry, memory: Memory) -> Fit:
     """Return "comfortable" when it needs at most 80% of the usable memory, "tight" up to all of it, else
-    "too large". Usable memory: 70% of RAM on Apple Silicon, 80% elsewhere (see sysinfo)."""
-    usable = memory.usable_gb
+    "too large". Usable memory: 70% of RAM on Apple Silicon, 80% elsewhere (see sysinfo); for the cuda
+    engine, 80% of the GPU's memory when an NVIDIA GPU is found."""
+    usable = device_memory(entry.engine, memory).usable_gb
     if entry.memory_gb <= usable * COMFORTABLE_SHARE:
         return "comfortable"
     if entry.memory_gb <= usable:
@@ -226,10 +253,19 @@ def fit(entry: Entry, memory: Memory) -> Fit:
     return "too large"
 
 
-def recommend(engine: str, memory: Memory, *, apache_only: bool = False) -> Entry:
+def recommend(
+    engine: str, memory: Memory, *, apache_only: bool = False, gpu: bool | None = None
+) -> Entry:
     """The largest comfortable entry for ``engine``: the biggest size with a comfortable form, its
     default quantization when that is comfortable. When nothing is comfortable, the smallest entry
     (the 0.5B default). ``apache_only`` leaves out the 3B (Qwen Research License).
+
+    Args:
+        engine: "mlx", "llamacpp" or "cuda".
+        memory: the machine's memory (sysinfo.memory()).
+        apache_only: leave out the 3B.
+        gpu: whether the engine runs on a GPU (None: detect with :func:`accelerated`); without one the
+            recommendation stops at :data:`CPU_MAX_SIZE` (speed, not memory, is the limit there).
 
     Raises:
         ValueError: unknown engine.
@@ -237,7 +273,9 @@ def recommend(engine: str, memory: Memory, *, apache_only: bool = False) -> Entr
     entries = [e for e in entries_for(engine) if e.apache or not apache_only]
     if not entries:
         raise ValueError(f"no catalog entries for engine {engine!r}; known: {', '.join(ENGINES)}")
-    comfortable = [e for e in entries if fit(e, memory) == "comfortable"]
+    on_gpu = accelerated(engine) if gpu is None else gpu
+    cap = float("inf") if on_gpu else ARCH[CPU_MAX_SIZE].params_b
+    comfortable = [e for e in entries if fit(e, memory) == "comfortable" and e.params_b <= cap]
     if not comfortable:
         return min(entries, key=lambda e: (e.memory_gb, not e.default))
     return max(comfortable, key=lambda e: (e.params_b, e.default, e.memory_gb))
@@ -248,8 +286,12 @@ def fit_warning(entry: Entry, memory: Memory) -> str | None:
     verdict = fit(entry, memory)
     if verdict == "comfortable":
         return None
-    need, usable = entry.memory_gb, memory.usable_gb
-    where = "of unified memory a model can use" if memory.unified else "of memory a model can use"
+    device = device_memory(entry.engine, memory)
+    need, usable = entry.memory_gb, device.usable_gb
+    if device.gpu:
+        where = "of GPU memory a model can use"
+    else:
+        where = "of unified memory a model can use" if device.unified else "of memory a model can use"
     if verdict == "tight":
         return (
             f"{entry.label} needs about {need:.1f} GB and this machine has about {usable:.1f} GB "
@@ -264,12 +306,15 @@ def fit_warning(entry: Entry, memory: Memory) -> str | None:
 
 __all__ = [
     "APACHE",
+    "CPU_MAX_SIZE",
     "DEFAULT_CONTEXT",
     "ENGINES",
     "QWEN_RESEARCH",
     "Entry",
     "Fit",
+    "accelerated",
     "catalog",
+    "device_memory",
     "engine_note",
     "entries_for",
     "find",

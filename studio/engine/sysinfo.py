@@ -4,13 +4,16 @@ Linux reads ``/proc/meminfo``; macOS asks ``sysctl hw.memsize`` (and ``vm_stat``
 Windows calls ``GlobalMemoryStatusEx`` through ctypes. On Apple Silicon the GPU shares the RAM
 (unified memory) and macOS lets Metal wire only part of it, so a model may use about 70% of RAM;
 elsewhere we count 80% of RAM as usable (the rest for the OS, the studio and the browser sandbox).
-GPU memory (VRAM) is not detected here: a CUDA engine's fit is checked against system RAM.
+An NVIDIA GPU's memory is read with ``nvidia-smi`` (:func:`gpu_memory`); the CUDA engine's models are
+checked against it (80% usable: the CUDA context and other programs take the rest).
 """
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,11 +32,13 @@ class Memory:
         total_gb: physical RAM in GB (GiB).
         available_gb: free now (reclaimable caches count as free); None when unknown.
         unified: Apple Silicon unified memory (GPU and CPU share the RAM).
+        gpu: the memory of a discrete GPU (VRAM), not the machine's RAM.
     """
 
     total_gb: float
     available_gb: float | None = None
     unified: bool = False
+    gpu: bool = False
 
     @property
     def usable_gb(self) -> float:
@@ -41,9 +46,9 @@ class Memory:
         return self.total_gb * (UNIFIED_USABLE if self.unified else RAM_USABLE)
 
     @classmethod
-    def of(cls, total_gb: float, *, unified: bool = False) -> Memory:
-        """A machine with ``total_gb`` of RAM (for tests and what-ifs)."""
-        return cls(total_gb=float(total_gb), available_gb=None, unified=unified)
+    def of(cls, total_gb: float, *, unified: bool = False, gpu: bool = False) -> Memory:
+        """A machine with ``total_gb`` of RAM, or a GPU with that much memory (for tests and what-ifs)."""
+        return cls(total_gb=float(total_gb), available_gb=None, unified=unified, gpu=gpu)
 
 
 def is_apple_silicon() -> bool:
@@ -120,4 +125,24 @@ def memory() -> Memory:
     return Memory(total_gb=total, available_gb=avail, unified=is_apple_silicon())
 
 
-__all__ = ["Memory", "is_apple_silicon", "memory"]
+@functools.cache
+def gpu_memory() -> Memory | None:
+    """The largest NVIDIA GPU's memory (``nvidia-smi``), or None without one. Asked once per process."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+        mib = [float(line) for line in out.split() if line.strip()]
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return Memory(total_gb=max(mib) / 1024, gpu=True) if mib else None
+
+
+__all__ = ["Memory", "gpu_memory", "is_apple_silicon", "memory"]

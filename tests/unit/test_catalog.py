@@ -94,11 +94,29 @@ def test_memory_formula() -> None:
 )
 def test_recommend(gb: int, mlx: str, llamacpp: str, cuda: str) -> None:
     mem = Memory.of(gb, unified=True)
-    assert recommend("mlx", mem).id == mlx
-    assert recommend("llamacpp", Memory.of(gb)).id == llamacpp
-    assert recommend("cuda", Memory.of(gb)).id == cuda
+    assert recommend("mlx", mem, gpu=True).id == mlx
+    assert recommend("llamacpp", Memory.of(gb), gpu=True).id == llamacpp
+    assert recommend("cuda", Memory.of(gb, gpu=True), gpu=True).id == cuda
     for engine in QUANTS:
-        assert fit(recommend(engine, Memory.of(gb)), Memory.of(gb)) == "comfortable"
+        assert fit(recommend(engine, Memory.of(gb), gpu=True), Memory.of(gb)) == "comfortable"
+
+
+@pytest.mark.parametrize(("gb", "size"), [(4, "1.5B"), (16, "7B"), (64, "7B"), (256, "7B")])
+def test_without_a_gpu_speed_caps_the_recommendation_at_7b(gb: int, size: str) -> None:
+    """On a CPU alone a 14B decodes at half a 7B's speed: memory is not the limit there."""
+    for engine in ("mlx", "llamacpp"):
+        entry = recommend(engine, Memory.of(gb), gpu=False)
+        assert entry.size == size and entry.default, (engine, entry.id)
+    assert recommend("llamacpp", Memory.of(64), gpu=True).size == "32B"
+
+
+def test_the_cuda_fit_is_checked_against_the_gpu_memory() -> None:
+    vram = Memory.of(8, gpu=True)  # an 8 GB card in a 64 GB machine
+    assert catalog.device_memory("cuda", vram) is vram
+    assert catalog.device_memory("mlx", vram) is vram
+    assert fit(catalog.find("cuda:14B:nf4"), vram) == "too large"  # type: ignore[arg-type]
+    warning = fit_warning(catalog.find("cuda:14B:nf4"), vram)  # type: ignore[arg-type]
+    assert warning and "of GPU memory a model can use" in warning and "will not fit" in warning
 
 
 def test_recommend_apache_only_skips_3b_and_nothing_fits_gives_smallest() -> None:
