@@ -17,6 +17,10 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu"
 for _var in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
     os.environ[_var] = str(_TMP / _var.lower())
 os.environ["HF_HUB_OFFLINE"] = "1"
+# No system keyring in tests (the user's is never touched; subprocesses too). keyring discovers backends
+# among every KeyringBackend subclass defined so far, test doubles included, so it is fixed here, before
+# any test module defines one; tests that need a keyring install their own.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("STUDIO_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
