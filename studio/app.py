@@ -232,16 +232,20 @@ def build_window(
 
 
 def dispose(window: MainWindow, profile: QWebEngineProfile) -> None:
-    """Stop the engine thread, then delete the window (and its pages) before the profile."""
-    import shiboken6
-    from PySide6.QtCore import QCoreApplication
+    """Stop the engine thread, let the pages unload, then delete the window before the profile.
 
-    window.shutdown()
+    Unloading (about:blank, bounded ~1.5 s) gives Chromium the artifacts' last localStorage writes.
+    """
+    import shiboken6
+
+    from studio.ui.artifactpane import ArtifactPane
+    from studio.web.unload import dispose_web
+
     if shiboken6.isValid(window):
-        shiboken6.delete(window)
-    QCoreApplication.processEvents()
-    if shiboken6.isValid(profile):
-        shiboken6.delete(profile)
+        window.shutdown()
+        for pane in window.findChildren(ArtifactPane):
+            pane.stop()
+    dispose_web(profile, [window])
 
 
 def _report_when_shown(window: MainWindow, qtimer: Any) -> None:

@@ -3,6 +3,10 @@
 Streaming renders go into a hidden page stacked under the shown one; it is swapped in only after
 a clean load (loadFinished ok and no error in the first moment), so the last good frame stays
 until a better one exists. Only the newest pending page is rendered next (coalescing).
+
+A reload (also the one after "Reset state") loads into the shown page itself, not the hidden one:
+a page of the same origin in another renderer may read localStorage without the shown page's last
+writes (measured: it can even read it empty), while the same page's next document does not.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QResizeEvent
-from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEngineProfile
+from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,6 +35,7 @@ from studio.ui.versionbar import VersionBar
 from studio.web.page import LinkConfirm, LinkOpener, entry
 from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
 from studio.web.profile import artifact_interceptor
+from studio.web.unload import BLANK
 
 log = logging.getLogger("studio.ui.artifact")
 
@@ -110,6 +115,7 @@ class ArtifactPane(QWidget):
         self._seq = 0
         self._pending: _Render | None = None
         self._loading = False
+        self._stopped = False
 
         self._stack = _Stack()
         slots = []
@@ -247,7 +253,7 @@ class ArtifactPane(QWidget):
             slot.watchdog.stop()
             slot.render = None
             slot.entries = []
-            slot.view.artifact_page.load(QUrl("about:blank"))
+            slot.view.artifact_page.load(BLANK)
         self._back.view.hide()
         self._hung_bar.hide()
         self._title.clear()
@@ -310,15 +316,41 @@ class ArtifactPane(QWidget):
         return True
 
     def reload(self) -> None:
-        """Render the shown version again (also the way back from a stopped page)."""
-        if self._front.render:
+        """Render the shown version again (also the way back from a stopped page).
+
+        The version loads into the shown page itself (the preview is blank a moment), so it sees
+        everything the page stored; see the module docstring.
+        """
+        if self._front.render and not self._stopped:
             self._hung_bar.hide()
             again = self._front.render
             self._front.render = None  # force a real load
+            if not self._loading:  # the shown page becomes the one that loads
+                self._front, self._back = self._back, self._front
             self._start(_Render(again.artifact_id, again.html, again.title, again.kind, True, again.source))
+
+    def pages(self) -> list[QWebEnginePage]:
+        """The pane's two web pages (shown and back)."""
+        return [self._front.view.artifact_page, self._back.view.artifact_page]
+
+    def stop(self) -> None:
+        """Stop rendering for good (app exit): nothing pending, no timers, no watchdogs.
+
+        The pages stay; unload them (:func:`studio.web.unload.unload_pages`) before the profile goes.
+        """
+        self._stopped = True
+        self._seq += 1
+        self._pending = None
+        self._loading = False
+        self._settle.stop()
+        self._revive.stop()
+        for slot in (self._front, self._back):
+            slot.watchdog.stop()
 
     # -- rendering -------------------------------------------------------------------------
     def _start(self, render: _Render) -> None:
+        if self._stopped:
+            return
         back = self._back
         late = back.watchdog.waiting_s() if self._loading else 0.0
         if 0 < late <= SUSPECT_S:  # the page being replaced is slow to answer: look again shortly

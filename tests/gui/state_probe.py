@@ -2,7 +2,8 @@
 
 ``python tests/gui/state_probe.py STORAGE_DIR ARTIFACT_ID`` prints one JSON line:
 {"local": <localStorage counter before this run>, "idb": <IndexedDB counter before this run>}; the
-page then increments both, so a second run of the same artifact sees the first run's values.
+page increments both, so a second run of the same artifact sees the first run's values. The process
+then quits at once and leaves the web stack the way the app does (studio.web.unload.dispose_web).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main() -> int:
     from studio.core.serving import ArtifactServer
     from studio.web.profile import build_artifact_profile
     from studio.web.scheme import register_scheme
+    from studio.web.unload import dispose_web
 
     storage, artifact = Path(sys.argv[1]), sys.argv[2]
     register_scheme()
@@ -68,10 +70,7 @@ def main() -> int:
     QTimer.singleShot(20000, app.quit)
     page.load(QUrl(server.put_page(artifact, PAGE)))
     app.exec()
-    import shiboken6
-
-    shiboken6.delete(page)
-    shiboken6.delete(profile)
+    dispose_web(profile, [page])  # the app's own way out (pages unload before the profile goes)
     print(result[0] if result else json.dumps({"error": "no answer"}), flush=True)
     return 0 if result else 1
 

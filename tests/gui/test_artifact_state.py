@@ -34,6 +34,19 @@ COUNTER = """<!DOCTYPE html><html><body><script>
 </script></body></html>"""
 
 
+# Writes localStorage every few milliseconds and shows what it found and what it wrote last.
+TICKER = """<!DOCTYPE html><html><body><script>
+let n = Number(localStorage.getItem("ticks") || 0);
+const start = n;
+document.title = JSON.stringify({start, n});
+setInterval(() => {
+  n += 1;
+  localStorage.setItem("ticks", String(n));
+  document.title = JSON.stringify({start, n});
+}, 4);
+</script></body></html>"""
+
+
 def _probe(storage: Path, artifact: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
@@ -107,3 +120,30 @@ def test_reset_state_clears_only_the_shown_artifact(qtbot, artifact_pane, artifa
     # The other artifact's state is untouched.
     bystander.triggerAction(bystander.WebAction.Reload)
     qtbot.waitUntil(lambda: _title(qtbot, bystander)["n"] == 2, timeout=10000)
+
+
+def test_reload_sees_every_write_of_the_page_it_replaces(qtbot, artifact_pane) -> None:
+    """A reload starts where the page it replaces stopped: no localStorage write of it is lost."""
+    pane = artifact_pane
+    with qtbot.waitSignal(pane.rendered, timeout=10000):
+        pane.show_artifact("ticker", TICKER, title="Ticker", kind="html", final=True)
+    page = pane._front.view.artifact_page
+    qtbot.waitUntil(
+        lambda: page.title().startswith("{") and json.loads(page.title())["n"] >= 10, timeout=10000
+    )
+    first = json.loads(page.title())
+    assert first["start"] == 0
+    written = [first["n"]]  # what the first run wrote, as its titles said (they may lag behind)
+
+    def note(title: str) -> None:
+        if title.startswith("{") and json.loads(title)["start"] == 0:
+            written.append(json.loads(title)["n"])
+
+    page.titleChanged.connect(note)
+    with qtbot.waitSignal(pane.rendered, timeout=10000):
+        pane.reload()
+    shown = pane._front.view.artifact_page
+    qtbot.waitUntil(
+        lambda: shown.title().startswith("{") and json.loads(shown.title())["start"] > 0, timeout=10000
+    )
+    assert json.loads(shown.title())["start"] >= max(written) > 0
