@@ -238,7 +238,15 @@ def test_pull_ctrl_c_cancels_then_resumes(
     with fakehub.FakeHub({REPO: FILES}, throttle=250_000) as hub:
         cmd = [sys.executable, "-m", "studio", "models", "pull", REPO, "--json"]
         cmd += ["--endpoint", hub.endpoint, "--cache-dir", str(tmp_path)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            # a test run started in the background inherits SIGINT ignored; the user's terminal never does
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             event = json.loads(line)
