@@ -52,13 +52,11 @@ folder (:mod:`studio.engine.modelcheck`).
 
 from __future__ import annotations
 
-import atexit
 import gc
 import inspect
 import logging
 import queue
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -87,19 +85,9 @@ from studio.engine.cuda_support import (
 from studio.engine.mlx_support import PENALTY_CONTEXT
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
-from studio.engine.worker import WorkerClosed
 
 log = logging.getLogger("studio.engine")
 
-# Engines still open at interpreter exit are closed first: a torch worker torn down mid-work by
-# the exit can abort the process ("terminate called without an active exception", seen here).
-_open_engines: weakref.WeakSet[CudaEngine] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_engines() -> None:
-    for engine in list(_open_engines):
-        engine.close()
 
 
 class CudaEngine(ThreadedEngine):
@@ -142,7 +130,6 @@ class CudaEngine(ThreadedEngine):
         self._forward_kw: dict[str, Any] = {}
         self._cache_kw = "cache"
         self._cache = KVPromptCache()
-        _open_engines.add(self)
 
     # ------------------------------------------------------------------ protocol
 
@@ -152,29 +139,7 @@ class CudaEngine(ThreadedEngine):
         Raises:
             ModelLoadError: what is missing or broken, or the device problem, in one sentence.
         """
-        self.cancel()  # an answer from the old model is not worth waiting for
-        try:
-            info = self._worker.call(self._load_on_worker, model)
-        except WorkerClosed:
-            raise ModelLoadError("the cuda engine is closed") from None
-        except ModelLoadError:
-            self._info = None  # the old model was released before loading the new one
-            raise
-        self._info = info
-        return info
-
-    def close(self) -> None:
-        """Cancel what runs, drop the model (and its GPU memory) and hand the worker thread back."""
-        self.cancel()
-        try:
-            self._worker.submit(self._drop_model).result(timeout=10)
-        except WorkerClosed:
-            pass
-        except TimeoutError:
-            log.warning("the cuda worker did not finish its answer within 10 s of close()")
-        self._worker.close()
-        self._info = None
-        _open_engines.discard(self)
+        return self._load_with(self._load_on_worker, model)
 
     # ------------------------------------------------------------------ extras
 

@@ -42,7 +42,6 @@ from studio.engine.llamacpp_files import (
 )
 from studio.engine.mlx_cache import common_prefix
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
-from studio.engine.worker import WorkerClosed
 
 log = logging.getLogger("studio.engine")
 
@@ -98,24 +97,7 @@ class LlamaCppEngine(ThreadedEngine):
         Raises:
             ModelLoadError: what is missing or broken, in one sentence.
         """
-        path = resolve_gguf(model)
-        try:
-            info = self._worker.call(self._load_on_worker, path)
-        except WorkerClosed:
-            raise ModelLoadError("the llamacpp engine is closed") from None
-        self._info = info
-        return info
-
-    def close(self) -> None:
-        """Cancel what runs, free the model and hand the worker thread back."""
-        self.cancel()
-        if not self._worker.closed:
-            try:
-                self._worker.call(self._free)
-            except WorkerClosed:
-                pass
-        self._worker.close()
-        self._info = None
+        return self._load_with(self._load_on_worker, resolve_gguf(model))
 
     # ------------------------------------------------------------------ extras
 
@@ -125,7 +107,7 @@ class LlamaCppEngine(ThreadedEngine):
 
     # ------------------------------------------------------------------ worker side
 
-    def _free(self) -> None:
+    def _drop_model(self) -> None:
         if self._llm is not None:
             self._llm.close()
         self._llm = self._vocab = self._formatter = None
@@ -137,7 +119,7 @@ class LlamaCppEngine(ThreadedEngine):
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        self._free()
+        self._drop_model()
         n_train = context_length(self._lib, path)
         n_ctx = self.n_ctx or min(n_train or DEFAULT_N_CTX, DEFAULT_N_CTX)
         try:

@@ -10,12 +10,10 @@ longest common prefix and only the rest is prefilled (see :mod:`studio.engine.ml
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import logging
 import queue
 import time
-import weakref
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,19 +31,9 @@ from studio.engine.mlx_cache import PromptCache
 from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
-from studio.engine.worker import WorkerClosed
 
 log = logging.getLogger("studio.engine")
 
-# Engines still open at interpreter exit are cancelled and closed first: MLX work torn down
-# mid-token by the exit can crash the process.
-_open_engines: weakref.WeakSet[MLXEngine] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_engines() -> None:
-    for engine in list(_open_engines):
-        engine.close()
 
 
 class _Cancelled(Exception):
@@ -81,7 +69,6 @@ class MLXEngine(ThreadedEngine):
         self._tokenizer: Any = None
         self._folder: ModelFolder | None = None
         self._cache = PromptCache()
-        _open_engines.add(self)
 
     # ------------------------------------------------------------------ protocol
 
@@ -93,29 +80,7 @@ class MLXEngine(ThreadedEngine):
         """
         path = resolve_model(model, cache_dir=self._hf_cache_dir)
         folder = check_model_folder(path, supported=mlx_supports)
-        self.cancel()  # an answer from the old model is not worth waiting for
-        try:
-            info = self._worker.call(self._load_on_worker, folder, model)
-        except WorkerClosed:
-            raise ModelLoadError("the MLX engine is closed") from None
-        except ModelLoadError:
-            self._info = None  # the old model was released before loading the new one
-            raise
-        self._info = info
-        return info
-
-    def close(self) -> None:
-        """Cancel what runs, stop the worker thread and drop the model."""
-        self.cancel()
-        try:
-            self._worker.submit(self._drop_model).result(timeout=10)
-        except WorkerClosed:
-            pass
-        except TimeoutError:
-            log.warning("the MLX worker did not finish its answer within 10 s of close()")
-        self._worker.close()
-        self._info = None
-        _open_engines.discard(self)
+        return self._load_with(self._load_on_worker, folder, model)
 
     def _drop_model(self) -> None:
         # On the worker: MLX memory is released on the thread that made it.

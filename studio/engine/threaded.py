@@ -8,15 +8,25 @@ cancels the answer. Subclasses supply the library-specific steps: load, encode, 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
-from collections.abc import Generator, Sequence
+import weakref
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
 from typing import Self
 
-from studio.engine.base import CancelToken, ChatMessage, Chunk, EngineError, GenerationParams, ModelInfo
+from studio.engine.base import (
+    CancelToken,
+    ChatMessage,
+    Chunk,
+    EngineError,
+    GenerationParams,
+    ModelInfo,
+    ModelLoadError,
+)
 from studio.engine.worker import SerialWorker, WorkerClosed
 
 log = logging.getLogger("studio.engine")
@@ -42,11 +52,22 @@ def chatml(messages: Sequence[ChatMessage]) -> str:
     return "".join(parts)
 
 
+# Engines still open at interpreter exit are cancelled and closed first: library work (MLX, torch) torn
+# down mid-token by the exit can abort the process ("terminate called without an active exception").
+_open_engines: weakref.WeakSet[ThreadedEngine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_engines() -> None:
+    for engine in list(_open_engines):
+        engine.close()
+
+
 class ThreadedEngine:
     """An engine whose load and generation run on its own worker thread.
 
     Subclasses set ``name`` and implement ``_loaded``, ``_encode`` and ``_run`` (all on the
-    worker); they may override ``_check_prompt`` and ``_after_failure``.
+    worker); they may override ``_check_prompt``, ``_after_failure`` and ``_drop_model``.
     """
 
     name = "threaded"
@@ -56,6 +77,7 @@ class ThreadedEngine:
         self._lock = threading.Lock()
         self._pending: set[CancelToken] = set()
         self._info: ModelInfo | None = None
+        _open_engines.add(self)
 
     # ------------------------------------------------------------------ protocol
 
@@ -94,8 +116,38 @@ class ThreadedEngine:
             raise EngineError("no model is loaded")
         return self._worker.call(self._encode, list(messages))
 
-    def close(self) -> None:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
+    def close(self) -> None:
+        """Cancel what runs, drop the model on the worker and hand the worker thread back."""
+        self.cancel()
+        try:
+            self._worker.submit(self._drop_model).result(timeout=10)
+        except WorkerClosed:
+            pass
+        except TimeoutError:
+            log.warning("the %s worker did not finish its answer within 10 s of close()", self.name)
+        self._worker.close()
+        self._info = None
+        _open_engines.discard(self)
+
+    def _load_with(self, load_on_worker: Callable[..., ModelInfo], *args: object) -> ModelInfo:
+        """Cancel any answer of the old model, then run ``load_on_worker(*args)`` on the worker.
+
+        Raises:
+            ModelLoadError: from the load, or when the engine is closed (no model is loaded after it).
+        """
+        self.cancel()  # an answer from the old model is not worth waiting for
+        try:
+            info = self._worker.call(load_on_worker, *args)
+        except WorkerClosed:
+            raise ModelLoadError(f"the {self.name} engine is closed") from None
+        except ModelLoadError:
+            self._info = None  # the old model was released before loading the new one
+            raise
+        self._info = info
+        return info
+
+    def _drop_model(self) -> None:
+        """Release the model (on the worker); engines that hold one override it."""
 
     def __enter__(self) -> Self:
         return self
