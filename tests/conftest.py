@@ -6,6 +6,7 @@ The environment is set at import time, before any test module imports Qt.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 REPO = Path(__file__).resolve().parents[1]
+# Test helpers shared across folders (fakehub, tiny_model, openai_stub, tiny_gguf) import by plain name.
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 CORPUS = Path(os.environ.get("STUDIO_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 
 

@@ -5,30 +5,15 @@ Set STUDIO_TEST_MODELS to a folder to keep the built models between sessions.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import tiny_model
 
 from studio.engine.mlx import MLXEngine
-
-_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def _load_tiny_model_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tiny_model", _FIXTURES / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("tiny_model", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-tiny_model = _load_tiny_model_module()
 
 
 @pytest.fixture(scope="session")

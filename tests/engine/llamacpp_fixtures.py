@@ -7,14 +7,10 @@ conversion runs once per session and lands next to the models (under $STUDIO_TES
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 HAVE_GGUF = importlib.util.find_spec("gguf") is not None
@@ -24,21 +20,10 @@ needs_llama = pytest.mark.skipif(
 )
 
 
-def load_tiny_gguf() -> ModuleType:
-    """The tests/fixtures/tiny_gguf.py converter module."""
-    if "tiny_gguf" in sys.modules:
-        return sys.modules["tiny_gguf"]
-    spec = importlib.util.spec_from_file_location("tiny_gguf", _FIXTURES / "tiny_gguf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tiny_gguf"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def gguf_of(folder: Path, file_type: str = "f16") -> Path:
     """``folder`` converted to GGUF (once), written beside it as ``<folder>-<type>.gguf``."""
-    converter = load_tiny_gguf()
+    import tiny_gguf as converter  # needs gguf (optional); the fixture below shares the name
+
     out = folder.parent / f"{folder.name}-{file_type}.gguf"
     if not out.is_file():
         converter.convert(folder, out, file_type=file_type)

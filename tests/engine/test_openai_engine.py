@@ -7,22 +7,20 @@ will not do on demand: refuse keys, fail, stall, drop the connection, send malfo
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import ipaddress
 import json
 import logging
 import socket
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import keyring
 import keyring.backend
+import openai_stub as stub_mod
 import pytest
 
 from studio.engine.base import (
@@ -36,21 +34,6 @@ from studio.engine.base import (
 )
 from studio.engine.openai import OpenAIEngine
 
-_STUB = Path(__file__).resolve().parents[1] / "fixtures" / "openai_stub.py"
-
-
-def _load_stub() -> ModuleType:
-    if "openai_stub" in sys.modules:
-        return sys.modules["openai_stub"]
-    spec = importlib.util.spec_from_file_location("openai_stub", _STUB)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["openai_stub"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stub_mod = _load_stub()
 MSGS: list[ChatMessage] = [{"role": "user", "content": "hi"}]
 KEY = "sk-stub-9d8c7b6a5f4e"
 

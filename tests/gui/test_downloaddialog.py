@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
+import fakehub
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
 
 from studio.ui.downloaddialog import DownloadDialog, format_progress, human_eta
 
-
-def _load_fakehub() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "fakehub.py"
-    spec = importlib.util.spec_from_file_location("fakehub", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("fakehub", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakehub = _load_fakehub()
 LEFT = Qt.MouseButton.LeftButton
 REPO = "tester/tiny-model"
 WEIGHTS = os.urandom(2_500_000)

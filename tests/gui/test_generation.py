@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -177,12 +175,8 @@ def test_shutdown_stops_an_answer_and_joins_the_thread(qtbot) -> None:  # type: 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
     pytest.importorskip("mlx_lm")
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    spec = importlib.util.spec_from_file_location("tiny_model", fixtures / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    module = sys.modules.setdefault("tiny_model", module)  # its dataclasses look themselves up
-    spec.loader.exec_module(module)
+    import tiny_model as module  # the fixture shares the name
+
     root = os.environ.get("STUDIO_TEST_MODELS") or tmp_path_factory.mktemp("models")
     return str(module.cached_tiny_model(Path(root)))
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
+import fakehub
 import pytest
 import shiboken6
+import tiny_model
 from PySide6.QtCore import Qt
 
 from studio.engine import catalog
@@ -20,19 +19,9 @@ from studio.ui.modelpicker import COLUMNS, MachineInfo, ModelPicker, gather
 from tests.gui.httpserver import counting_server
 
 
-def _load_fixture(name: str) -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _load_fixture("tiny_model").cached_tiny_model(tmp_path_factory.mktemp("models"))
+    return tiny_model.cached_tiny_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture
@@ -252,7 +241,6 @@ def test_remote_server_that_is_not_there_says_so_in_one_line(make_picker, qtbot)
 
 
 def test_download_button_fetches_the_row_from_the_hub_then_chooses_it(make_picker, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    fakehub = _load_fixture("fakehub")
     entry = catalog.find("mlx:1.5B:4bit")
     assert entry is not None
     files = {

@@ -6,16 +6,13 @@ switches to a REAL MLX engine on the tiny model.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import shiboken6
+import tiny_model
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
@@ -26,16 +23,6 @@ from studio.engine.sysinfo import memory
 from studio.ui.generation import GenerationController
 from studio.ui.mainwindow import MainWindow
 from tests.gui.scripted import ScriptedEngine
-
-
-def _load_tiny_model() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_model.py"
-    spec = importlib.util.spec_from_file_location("tiny_model", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("tiny_model", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Ticker:
@@ -205,7 +192,7 @@ def test_model_menu_opens_the_picker_with_ctrl_m(qtbot, make_window) -> None:  #
 
 def test_switching_to_a_real_mlx_engine_on_the_tiny_model(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("mlx_lm")
-    tiny = _load_tiny_model().cached_tiny_model(tmp_path / "models")
+    tiny = tiny_model.cached_tiny_model(tmp_path / "models")
     win = make_window()  # the real create_engine
     ticker = Ticker()
     with qtbot.waitSignal(win.models.switched, timeout=60_000) as got:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
+import fakehub
 import pytest
 import shiboken6
+import tiny_model
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
@@ -24,19 +23,6 @@ from studio.ui.welcome import PITCH, WelcomeView
 from tests.gui.scripted import ScriptedEngine
 
 SHOTS = Path(os.environ.get("STUDIO_SCREENSHOTS", "")) if os.environ.get("STUDIO_SCREENSHOTS") else None
-
-
-def _load(name: str) -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakehub = _load("fakehub")
 
 
 @pytest.fixture
@@ -137,7 +123,7 @@ def test_use_a_model_folder_opens_the_folder_dialog(qtbot, make_window) -> None:
 
 def test_download_and_start_downloads_from_the_hub_then_loads(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The real download code against a fake hub serving the tiny model under a catalog repo id."""
-    tiny = _load("tiny_model").cached_tiny_model(tmp_path / "models")
+    tiny = tiny_model.cached_tiny_model(tmp_path / "models")
     entry = catalog.find("mlx:0.5B:4bit")
     files = {p.name: p.read_bytes() for p in tiny.iterdir() if p.is_file() and not p.name.startswith(".")}
     loaded: list[str] = []

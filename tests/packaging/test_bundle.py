@@ -110,7 +110,6 @@ def test_check_renders_an_artifact_with_the_bundled_runtime(
 def test_the_bundled_mlx_engine_generates_with_a_tiny_real_model(
     exe: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
-    sys.path.insert(0, str(REPO / "tests" / "fixtures"))
     from tiny_model import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")

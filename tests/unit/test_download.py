@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
+import fakehub
 import pytest
 
 from studio.engine.base import CancelToken
@@ -27,18 +25,6 @@ from studio.engine.download import (
 )
 from studio.engine.modelcheck import resolve_model
 
-
-def _load_fakehub() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "fakehub.py"
-    spec = importlib.util.spec_from_file_location("fakehub", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("fakehub", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakehub = _load_fakehub()
 REPO = "tester/tiny-model"
 WEIGHTS = os.urandom(3_000_000)
 FILES = {

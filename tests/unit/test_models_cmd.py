@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -11,8 +10,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
+import fakehub
 import pytest
 
 from studio import cli
@@ -96,17 +95,6 @@ def test_models_table(tmp_path: Path) -> None:
 # -- pull / add / remove ---------------------------------------------------------------------------
 
 
-def _load_fakehub() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "fakehub.py"
-    spec = importlib.util.spec_from_file_location("fakehub", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("fakehub", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakehub = _load_fakehub()
 REPO = "tester/tiny-model"
 WEIGHTS = os.urandom(2_000_000)
 FILES = {"config.json": b'{"model_type": "qwen2"}', "model.safetensors": WEIGHTS}
