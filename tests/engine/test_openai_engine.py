@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backend
 import openai_stub as stub_mod
 import pytest
+from memkeyring import MemoryKeyring, installed
 
 from studio.engine.base import (
     CancelToken,
@@ -338,30 +337,10 @@ def test_a_token_cancelled_before_the_request_sends_nothing(engine: OpenAIEngine
 # ---------------------------------------------------------------------- API keys
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
-    old = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(old)
+    with installed(MemoryKeyring()) as backend:
+        yield backend
 
 
 def test_the_key_comes_from_the_argument_then_keyring_then_environment(

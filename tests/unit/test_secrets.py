@@ -10,7 +10,8 @@ import keyring
 import keyring.backend
 import pytest
 from keyring.backends import chainer, fail
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
+from memkeyring import MemoryKeyring
 
 from studio.engine import secrets
 from studio.engine.base import EngineError
@@ -26,27 +27,6 @@ from studio.store.settings import Settings, load_settings, save_settings
 
 KEY = "sk-test-4f1e9c2a77d0b3"
 Install = Callable[[keyring.backend.KeyringBackend], keyring.backend.KeyringBackend]
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A real keyring backend that keeps passwords in a dict."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.store:
-            raise PasswordDeleteError("no such password")
-        del self.store[(service, username)]
 
 
 class LockedKeyring(MemoryKeyring):
