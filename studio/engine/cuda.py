@@ -84,7 +84,7 @@ from studio.engine.cuda_support import (
 )
 from studio.engine.mlx_support import PENALTY_CONTEXT
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
-from studio.engine.threaded import ThreadedEngine, chatml, one_line
+from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger("studio.engine")
 
@@ -210,11 +210,7 @@ class CudaEngine(ThreadedEngine):
 
     def _encode(self, messages: list[ChatMessage]) -> list[int]:
         assert self._folder is not None
-        if self._folder.has_chat_template:
-            text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:
-            text = chatml(messages)
-        return list(self._tokenizer.encode(text, add_special_tokens=False))
+        return template_ids(self._tokenizer, messages, has_template=self._folder.has_chat_template)
 
     def _decode(self, ids: list[int]) -> str:
         return str(self._tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))

@@ -30,7 +30,7 @@ from studio.engine.base import (
 from studio.engine.mlx_cache import PromptCache
 from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
-from studio.engine.threaded import ThreadedEngine, chatml, one_line
+from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger("studio.engine")
 
@@ -137,11 +137,7 @@ class MLXEngine(ThreadedEngine):
 
     def _encode(self, messages: list[ChatMessage]) -> list[int]:
         assert self._folder is not None
-        if self._folder.has_chat_template:
-            text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:
-            text = chatml(messages)
-        return list(self._tokenizer.encode(text, add_special_tokens=False))
+        return template_ids(self._tokenizer, messages, has_template=self._folder.has_chat_template)
 
     def _loaded(self) -> bool:
         return self._model is not None

@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future
-from typing import Self
+from typing import Any, Self
 
 from studio.engine.base import (
     CancelToken,
@@ -50,6 +50,15 @@ def chatml(messages: Sequence[ChatMessage]) -> str:
     parts += [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
     parts.append("<|im_start|>assistant\n")
     return "".join(parts)
+
+
+def template_ids(tokenizer: Any, messages: Sequence[ChatMessage], *, has_template: bool) -> list[int]:
+    """Prompt token ids from a Hugging Face tokenizer: its chat template, else plain ChatML."""
+    if has_template:
+        text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    else:
+        text = chatml(messages)
+    return list(tokenizer.encode(text, add_special_tokens=False))
 
 
 # Engines still open at interpreter exit are cancelled and closed first: library work (MLX, torch) torn
