@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 import pytest
 import shiboken6
 from PySide6 import QtWebEngineWidgets  # noqa: F401  (must be imported before the QApplication)
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from studio.core.serving import ArtifactServer
+from studio.engine.base import Engine, GenerationParams
+from studio.ui.generation import GenerationController
+from studio.ui.mainwindow import MainWindow
 from studio.web.page import ArtifactPage
 from studio.web.preview import SandboxView
 from studio.web.profile import build_artifact_profile
@@ -108,3 +111,41 @@ def artifact_pane(qtbot, artifact_profile: QWebEngineProfile, artifact_server: A
     yield pane
     if shiboken6.isValid(pane):
         shiboken6.delete(pane)
+
+
+@pytest.fixture
+def model_window(qtbot, artifact_server, artifact_profile, tmp_path) -> Iterator[Callable[..., MainWindow]]:  # type: ignore[no-untyped-def]
+    """Make studio windows for the model picker / welcome tests: make(engine=None, factory=None).
+
+    ``engine`` runs in a GenerationController (None: no model, the welcome view); ``factory`` replaces
+    the window's engine factory (how a chosen model's engine is made).
+    """
+    made: list[MainWindow] = []
+
+    def make(engine: Engine | None = None, factory: Callable[..., object] | None = None) -> MainWindow:
+        controller = GenerationController(engine) if engine is not None else None
+        window = MainWindow(
+            artifact_server,
+            artifact_profile,
+            controller,
+            params=GenerationParams(max_tokens=8),
+            settings=QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
+            system_prompt="SYSTEM",
+            native_dialogs=False,
+            settings_file=tmp_path / "settings.json",
+        )
+        if factory is not None:
+            window.models.engine_factory = factory
+        made.append(window)
+        window.resize(1400, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    yield make
+    for window in made:
+        window.close()
+        if window.controller is not None:
+            assert not window.controller.worker_thread.isRunning()
+        if shiboken6.isValid(window):
+            shiboken6.delete(window)

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import shiboken6
 import tiny_model
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from studio.engine import catalog
 from studio.engine.base import GenerationParams
 from studio.engine.sysinfo import memory
-from studio.ui.generation import GenerationController
-from studio.ui.mainwindow import MainWindow
 from tests.gui.scripted import ScriptedEngine
 
 
@@ -42,41 +39,6 @@ class Ticker:
         return max(gaps, default=0.0) * 1000
 
 
-@pytest.fixture
-def make_window(qtbot, artifact_server, artifact_profile, tmp_path) -> Iterator[Callable[..., MainWindow]]:  # type: ignore[no-untyped-def]
-    made: list[MainWindow] = []
-
-    def make(
-        engine: ScriptedEngine | None = None, factory: Callable[..., object] | None = None
-    ) -> MainWindow:
-        controller = GenerationController(engine) if engine is not None else None
-        window = MainWindow(
-            artifact_server,
-            artifact_profile,
-            controller,
-            params=GenerationParams(max_tokens=8),
-            settings=QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
-            system_prompt="SYSTEM",
-            native_dialogs=False,
-            settings_file=tmp_path / "settings.json",
-        )
-        if factory is not None:
-            window.models.engine_factory = factory
-        made.append(window)
-        window.resize(1400, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        if window.controller is not None:
-            assert not window.controller.worker_thread.isRunning()
-        if shiboken6.isValid(window):
-            shiboken6.delete(window)
-
-
 def scripted(**kw: object) -> tuple[Callable[..., ScriptedEngine], list[ScriptedEngine]]:
     """A factory making scripted engines (it records each, and the options it was given)."""
     made: list[ScriptedEngine] = []
@@ -91,10 +53,10 @@ def scripted(**kw: object) -> tuple[Callable[..., ScriptedEngine], list[Scripted
 
 
 def test_choosing_a_model_swaps_in_a_controller_and_the_gui_keeps_ticking(
-    qtbot, make_window, tmp_path
+    qtbot, model_window, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     factory, engines = scripted(load_delay=0.8)
-    win = make_window(factory=factory)
+    win = model_window(factory=factory)
     assert win.models.welcome_shown and not win.composer.isVisible()
     ticker = Ticker()
     t0 = time.perf_counter()
@@ -118,9 +80,9 @@ def test_choosing_a_model_swaps_in_a_controller_and_the_gui_keeps_ticking(
     assert win.conversation.path()[-1].content == "Hello from the new model."
 
 
-def test_switching_while_answering_stops_the_answer_and_retires_the_old_engine(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_switching_while_answering_stops_the_answer_and_retires_the_old_engine(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
     old_engine = ScriptedEngine(["x" * 4000], chunk_chars=1, delay=0.01)
-    win = make_window(old_engine)
+    win = model_window(old_engine)
     old = win.controller
     assert old is not None and not win.models.welcome_shown
     with qtbot.waitSignal(old.loaded, timeout=5000):
@@ -141,9 +103,9 @@ def test_switching_while_answering_stops_the_answer_and_retires_the_old_engine(q
     assert win.controller is not old and win.status.model_label.text() == "new (scripted)"
 
 
-def test_a_load_failure_shows_the_error_and_brings_the_welcome_back(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_load_failure_shows_the_error_and_brings_the_welcome_back(qtbot, model_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     factory, _ = scripted()
-    win = make_window(factory=factory)
+    win = model_window(factory=factory)
     with qtbot.waitSignal(win.models.switchFailed, timeout=10_000) as got:
         win.models.choose("scripted", "missing-model", {})
     assert got.args[0] == "no model folder at missing-model"
@@ -154,22 +116,22 @@ def test_a_load_failure_shows_the_error_and_brings_the_welcome_back(qtbot, make_
     qtbot.waitUntil(lambda: not win.models.retiring, timeout=5000)
 
 
-def test_an_unknown_engine_fails_in_one_line_without_a_controller(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
-    win = make_window()  # the real registry
+def test_an_unknown_engine_fails_in_one_line_without_a_controller(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    win = model_window()  # the real registry
     with qtbot.waitSignal(win.models.switchFailed, timeout=10_000) as got:
         win.models.choose("no-such-engine", "/models/x", {})
     assert got.args[0].startswith("unknown engine 'no-such-engine'")
     assert win.models.welcome_shown and win.controller is None
 
 
-def test_a_catalog_model_that_will_not_fit_asks_before_loading(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_a_catalog_model_that_will_not_fit_asks_before_loading(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
     entry = catalog.find("cuda:32B:bf16")
     assert entry is not None
     warning = catalog.fit_warning(entry, memory())
     if warning is None:
         pytest.skip("this machine fits a 32B bf16 model")
     factory, engines = scripted()
-    win = make_window(factory=factory)
+    win = model_window(factory=factory)
     box = win.models.choose("scripted", "/models/big", {"catalog_id": entry.id})
     assert isinstance(box, QMessageBox) and box.isVisible() and box.text() == warning
     box.button(QMessageBox.StandardButton.Cancel).click()
@@ -181,8 +143,8 @@ def test_a_catalog_model_that_will_not_fit_asks_before_loading(qtbot, make_windo
     assert len(engines) == 1 and win.status.model_label.text() == "big (scripted)"
 
 
-def test_model_menu_opens_the_picker_with_ctrl_m(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
-    win = make_window()
+def test_model_menu_opens_the_picker_with_ctrl_m(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    win = model_window()
     assert win.act_model.shortcut() == QKeySequence("Ctrl+M")
     picker = win.choose_model()
     qtbot.waitUntil(lambda: picker.info is not None, timeout=20_000)
@@ -190,10 +152,10 @@ def test_model_menu_opens_the_picker_with_ctrl_m(qtbot, make_window) -> None:  #
     picker.reject()
 
 
-def test_switching_to_a_real_mlx_engine_on_the_tiny_model(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_to_a_real_mlx_engine_on_the_tiny_model(qtbot, model_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("mlx_lm")
     tiny = tiny_model.cached_tiny_model(tmp_path / "models")
-    win = make_window()  # the real create_engine
+    win = model_window()  # the real create_engine
     ticker = Ticker()
     with qtbot.waitSignal(win.models.switched, timeout=60_000) as got:
         win.models.choose("mlx", str(tiny), {})

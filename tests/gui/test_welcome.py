@@ -4,56 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fakehub
-import pytest
-import shiboken6
 import tiny_model
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from studio.engine import catalog
-from studio.engine.base import GenerationParams
 from studio.engine.sysinfo import Memory
-from studio.ui.generation import GenerationController
-from studio.ui.mainwindow import MainWindow
 from studio.ui.welcome import PITCH, WelcomeView
 from tests.gui.scripted import ScriptedEngine
 
 SHOTS = Path(os.environ.get("STUDIO_SCREENSHOTS", "")) if os.environ.get("STUDIO_SCREENSHOTS") else None
 
 
-@pytest.fixture
-def make_window(qtbot, artifact_server, artifact_profile, tmp_path) -> Iterator[Callable[..., MainWindow]]:  # type: ignore[no-untyped-def]
-    made: list[MainWindow] = []
-
-    def make(controller: GenerationController | None = None) -> MainWindow:
-        window = MainWindow(
-            artifact_server,
-            artifact_profile,
-            controller,
-            params=GenerationParams(max_tokens=8),
-            settings=QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
-            native_dialogs=False,
-            settings_file=tmp_path / "settings.json",
-        )
-        made.append(window)
-        window.resize(1400, 900)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        if shiboken6.isValid(window):
-            shiboken6.delete(window)
-
-
-def test_the_window_opens_on_the_welcome_view_without_a_model(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    win = make_window(None)
+def test_the_window_opens_on_the_welcome_view_without_a_model(qtbot, model_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    win = model_window()
     view = win.models.welcome
     assert view is not None and view.isVisible() and win.models.welcome_shown
     qtbot.waitUntil(lambda: not view.checking, timeout=10_000)  # the machine is looked at off the GUI thread
@@ -75,9 +42,8 @@ def test_the_window_opens_on_the_welcome_view_without_a_model(qtbot, make_window
     assert (image.width(), image.height()) == (1400, 900)
 
 
-def test_a_window_with_a_model_does_not_show_the_welcome(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
-    ctl = GenerationController(ScriptedEngine())
-    win = make_window(ctl)
+def test_a_window_with_a_model_does_not_show_the_welcome(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    win = model_window(ScriptedEngine())
     assert win.models.welcome is None and win.composer.isVisible()
 
 
@@ -97,8 +63,8 @@ def test_recommendation_card_facts_and_a_research_licence(qtbot) -> None:  # typ
     assert asked == [entry]
 
 
-def test_connect_to_a_server_opens_the_picker_on_that_tab(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
-    win = make_window(None)
+def test_connect_to_a_server_opens_the_picker_on_that_tab(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    win = model_window()
     qtbot.mouseClick(win.models.welcome.server_button, Qt.MouseButton.LeftButton)
     picker = win.models.picker
     assert picker is not None and picker.isVisible()
@@ -107,10 +73,10 @@ def test_connect_to_a_server_opens_the_picker_on_that_tab(qtbot, make_window) ->
     picker.reject()
 
 
-def test_use_a_model_folder_opens_the_folder_dialog(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_use_a_model_folder_opens_the_folder_dialog(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QFileDialog
 
-    win = make_window(None)
+    win = model_window()
     qtbot.mouseClick(win.models.welcome.folder_button, Qt.MouseButton.LeftButton)
     picker = win.models.picker
     assert picker is not None and picker.tabs.currentIndex() == 1
@@ -121,7 +87,7 @@ def test_use_a_model_folder_opens_the_folder_dialog(qtbot, make_window) -> None:
     picker.reject()
 
 
-def test_download_and_start_downloads_from_the_hub_then_loads(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_download_and_start_downloads_from_the_hub_then_loads(qtbot, model_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The real download code against a fake hub serving the tiny model under a catalog repo id."""
     tiny = tiny_model.cached_tiny_model(tmp_path / "models")
     entry = catalog.find("mlx:0.5B:4bit")
@@ -134,7 +100,7 @@ def test_download_and_start_downloads_from_the_hub_then_loads(qtbot, make_window
 
     cache = tmp_path / "hf"
     with fakehub.FakeHub({entry.repo: files}) as hub, fakehub.hub_online():
-        win = make_window(None)
+        win = model_window()
         win.models.engine_factory = factory
         win.models.download_options = {"endpoint": hub.endpoint, "cache_dir": cache}
         with qtbot.waitSignal(win.models.switched, timeout=30_000):
