@@ -35,8 +35,8 @@ log = logging.getLogger("studio.engine")
 CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."
 
 
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, at most 300 characters."""
+def one_line(exc: BaseException | str) -> str:
+    """The first line of an error (an exception or its message), at most 300 characters."""
     text = str(exc).strip().splitlines()
     msg = text[0] if text else type(exc).__name__
     return msg if len(msg) <= 300 else msg[:297] + "..."

@@ -12,14 +12,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from studio.engine.threaded import one_line
+
 _LIVE: set[BackgroundJob] = set()  # jobs still running (a running QThread must never be destroyed)
-
-
-def one_line(exc: BaseException | str) -> str:
-    """The first line of an error, at most 300 characters (never a traceback)."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 class BackgroundJob(QThread):
@@ -66,4 +61,22 @@ class BackgroundJob(QThread):
         _LIVE.discard(self)
 
 
-__all__ = ["BackgroundJob", "one_line"]
+def start_job(
+    jobs: list[BackgroundJob],
+    fn: Callable[[BackgroundJob], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None],
+) -> BackgroundJob:
+    """Start ``fn`` on a new job wired to ``on_done`` / ``on_error``, kept in ``jobs`` (ended ones dropped).
+
+    Returns:
+        The started job.
+    """
+    job = BackgroundJob(fn)
+    job.succeeded.connect(on_done)
+    job.errored.connect(on_error)
+    jobs[:] = [j for j in jobs if j.isRunning()] + [job]
+    return job.start_job()
+
+
+__all__ = ["BackgroundJob", "one_line", "start_job"]

@@ -44,7 +44,7 @@ from studio.ui.catalogtable import (  # re-exported: tests and other modules imp
     preferred_first,
 )
 from studio.ui.downloaddialog import DownloadDialog, human_bytes
-from studio.ui.jobs import BackgroundJob, one_line
+from studio.ui.jobs import BackgroundJob, one_line, start_job
 from studio.ui.serverform import ServerForm, list_server_models
 
 log = logging.getLogger("studio.ui.models")
@@ -170,11 +170,7 @@ class ModelPicker(QDialog):
     # -- machine facts -------------------------------------------------------------------
 
     def _run(self, fn: Any, on_done: Any, on_error: Any = None) -> BackgroundJob:
-        job = BackgroundJob(fn)
-        job.succeeded.connect(on_done)
-        job.errored.connect(on_error or self._on_job_error)
-        self._jobs = [j for j in self._jobs if j.isRunning()] + [job]
-        return job.start_job()
+        return start_job(self._jobs, fn, on_done, on_error or self._on_job_error)
 
     @Slot(object)
     def _on_job_error(self, exc: BaseException) -> None:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QMetaObject, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QSplitter, QStackedWidget
 
-from studio.ui.downloaddialog import BackgroundJob, DownloadDialog, one_line
+from studio.ui.downloaddialog import DownloadDialog
 from studio.ui.generation import GenerationController
+from studio.ui.jobs import BackgroundJob, one_line, start_job
 from studio.ui.welcome import WelcomeView, recommendation
 
 if TYPE_CHECKING:
@@ -346,11 +347,7 @@ class ModelSwitcher(QObject):
     # -- jobs and closing ----------------------------------------------------------------
 
     def _run(self, fn: Any, on_done: Any, on_error: Any) -> BackgroundJob:
-        job = BackgroundJob(fn)
-        job.succeeded.connect(on_done)
-        job.errored.connect(on_error)
-        self._jobs = [j for j in self._jobs if j.isRunning()] + [job]
-        return job.start_job()
+        return start_job(self._jobs, fn, on_done, on_error)
 
     def shutdown(self) -> None:
         """Wait for the worker jobs and join every retired controller (the window is closing)."""

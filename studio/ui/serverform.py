@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.jobs import BackgroundJob, one_line
+from studio.ui.jobs import BackgroundJob, one_line, start_job
 
 
 def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0) -> list[str]:
@@ -108,11 +108,7 @@ class ServerForm(QWidget):
         self._run(lambda job: _keyring_state(), self._on_keyring, lambda e: None)
 
     def _run(self, fn: Any, on_done: Any, on_error: Any) -> BackgroundJob:
-        job = BackgroundJob(fn)
-        job.succeeded.connect(on_done)
-        job.errored.connect(on_error)
-        self._jobs = [j for j in self._jobs if j.isRunning()] + [job]
-        return job.start_job()
+        return start_job(self._jobs, fn, on_done, on_error)
 
     @Slot(object)
     def _on_keyring(self, available: bool) -> None:
