@@ -182,9 +182,26 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             library.close()
 
 
+def chromium_flags(flags: str, *, root: bool) -> str:
+    """QtWebEngine's Chromium flags for this process: ``--no-sandbox`` added when running as root.
+
+    Chromium refuses to start its sandboxed renderers as root (the whole app would die); the artifacts
+    stay contained by their own profile, origin and request interceptor, without the OS sandbox.
+    """
+    if not root or "--no-sandbox" in flags.split():
+        return flags
+    return f"{flags} --no-sandbox".strip()
+
+
 def create_application() -> QApplication:
     """Register the artifact scheme, then make (or return) the QApplication."""
     from studio.web.scheme import register_scheme
+
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if chromium_flags(flags, root=root) != flags:
+        log.warning("running as root: Chromium's OS sandbox is off (--no-sandbox)")
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = chromium_flags(flags, root=root)
 
     register_scheme()  # before any QApplication / WebEngine object exists
 
