@@ -17,11 +17,9 @@ ICON_NAME = "artifacts-studio"
 
 def icons_dir() -> Path:
     """resources/icons next to the package (checkout, editable install, PyInstaller bundle)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "resources" / "icons", here / "resources" / "icons"):
-        if (cand / f"{ICON_NAME}.svg").is_file():
-            return cand
-    return here.parent / "resources" / "icons"
+    from studio.core.resources import resource_path
+
+    return resource_path("icons", f"{ICON_NAME}.svg").parent
 
 
 def app_icon() -> QIcon:

@@ -2,7 +2,7 @@
 
 Attached data files the artifact reads with ``fetch("data/<name>")`` are embedded (base64) and a
 tiny fetch shim, placed before any of the page's own scripts, serves them from memory. CDN
-libraries the offline runtime pack serves are inlined (:func:`studio.core.runtime_inline.inline_runtime`).
+libraries the offline runtime pack serves are inlined (:func:`studio.core.runtime.inline.inline_runtime`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
 def with_runtime(html: str) -> str:
     """The page with the runtime pack's files inlined (unchanged when the pack is not fetched)."""
     from studio.core.runtime import PackMissing
-    from studio.core.runtime_inline import inline_runtime
+    from studio.core.runtime.inline import inline_runtime
 
     try:
         return inline_runtime(html)

@@ -18,7 +18,7 @@ import html
 import json
 import re
 
-from studio.core.extract_model import Artifact
+from studio.core.extract.types import Artifact
 
 REACT_VERSION = "18.3.1"
 BABEL_VERSION = "7.26.4"

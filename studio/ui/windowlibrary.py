@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 
 from studio.core.conversation import Conversation
 from studio.core.extract import extract
-from studio.core.extract_model import Artifact, Extraction
+from studio.core.extract.types import Artifact, Extraction
 from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage
 from studio.store.records import ArtifactVersion

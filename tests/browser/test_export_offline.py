@@ -16,7 +16,7 @@ from chromium import PageResult, chromium_binary, open_page
 
 from studio.core.extract import extract
 from studio.core.runtime import default_pack
-from studio.core.runtime_inline import inline_runtime
+from studio.core.runtime.inline import inline_runtime
 from studio.core.standalone import ERROR_PREFIX, standalone_html
 
 pytestmark = [

@@ -17,11 +17,10 @@ from studio.core.runtime import (
     cdn_path,
     default_pack,
     pack_file_bytes,
-    parse_version,
     resolve_cdn_url,
     serve_cdn_path,
-    version_range,
 )
+from studio.core.runtime.versions import parse_version, version_range
 
 PACK = default_pack()
 needs_pack = pytest.mark.skipif(

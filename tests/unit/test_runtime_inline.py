@@ -11,7 +11,7 @@ import pytest
 
 from studio.core.extract import extract
 from studio.core.runtime import default_pack, pack_file_bytes, resolve_cdn_url
-from studio.core.runtime_inline import inline_runtime
+from studio.core.runtime.inline import inline_runtime
 from studio.core.standalone import standalone_html
 
 pytestmark = pytest.mark.skipif(

@@ -4,8 +4,8 @@ Feed the answer chunk by chunk as it streams in; at any moment :meth:`StreamingE
 says whether there is an artifact so far, what it is and whether it is complete, and
 :meth:`StreamingExtractor.finish` gives the final one. :func:`extract` does both for a whole text.
 
-How lines are read is in :mod:`studio.core.extract_scan`; which block becomes the artifact and how
-several blocks are assembled into one page is in :mod:`studio.core.extract_assemble`.
+How lines are read is in :mod:`studio.core.extract.scan`; which block becomes the artifact and how
+several blocks are assembled into one page is in :mod:`studio.core.extract.assemble`.
 
 Streaming guarantees:
 
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 
-from studio.core.extract_assemble import View, build
-from studio.core.extract_model import Artifact, ArtifactKind, Block, Extraction
-from studio.core.extract_scan import Scanner
+from studio.core.extract.assemble import View, build
+from studio.core.extract.scan import Scanner
+from studio.core.extract.types import Artifact, ArtifactKind, Block, Extraction
 
 __all__ = ["Artifact", "ArtifactKind", "Block", "Extraction", "StreamingExtractor", "extract"]
 

@@ -20,7 +20,7 @@ import re
 from urllib.parse import urljoin
 
 from studio.core.runtime import Pack, PackMissing, default_pack, pack_file_bytes, resolve_cdn_url
-from studio.core.runtime_modules import DYNAMIC_IMPORT_RE, IMPORT_RE, is_bare, rewrite_specifiers
+from studio.core.runtime.modules import DYNAMIC_IMPORT_RE, IMPORT_RE, is_bare, rewrite_specifiers
 
 log = logging.getLogger("studio.runtime")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from studio.core.extract_sniff import CODE_LANGS, Features, filename_in, scan_line, sniff
+from studio.core.extract.sniff import CODE_LANGS, Features, filename_in, scan_line, sniff
 
 _FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _GLUED_RE = re.compile(r"^(.*?[^`\s]\s*)(`{3,})([A-Za-z][\w+#.-]*)?(<.*)?$")

@@ -28,9 +28,9 @@ import html
 import re
 from dataclasses import dataclass
 
-from studio.core.extract_model import Artifact, ArtifactKind, Block, Extraction
-from studio.core.extract_scan import BlockState
-from studio.core.extract_sniff import is_local_ref
+from studio.core.extract.scan import BlockState
+from studio.core.extract.sniff import is_local_ref
+from studio.core.extract.types import Artifact, ArtifactKind, Block, Extraction
 
 RENDERABLE = frozenset({"html", "svg", "css", "js", "jsx", "tsx"})
 _GENERIC_HEADINGS = re.compile(

@@ -20,7 +20,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from studio.core.runtime import Pack, PackFile
+from studio.core.runtime.types import Pack, PackFile
 
 IMPORT_RE = re.compile(r"""\b(?:import|export)\b\s*(?:[\w*${}\s,]*?\bfrom\s*)?(["'])([^"'\n]+)\1""")
 """Static ``import``/``export ... from`` specifiers (group 2)."""
