@@ -1,7 +1,7 @@
 """Prefill and decode speed of the CUDA engine on a 7B-shaped model, against the bandwidth bound.
 
 Builds a random-weight Qwen2 model shaped like Qwen2.5-Coder-7B (``SHAPES["7B"]`` of
-studio/engine/cuda_catalog.py: hidden 3584, 28 layers, 28 heads, 4 KV heads, MLP 18944,
+studio/models/cuda_catalog.py: hidden 3584, 28 layers, 28 heads, 4 KV heads, MLP 18944,
 vocabulary 152,064) directly on the GPU in bf16, saves it with the tiny test tokenizer
 (tests/fixtures/tiny_model.py), and loads it through :class:`studio.engine.cuda.CudaEngine` once per
 quantization (bf16, nf4). The LM-head rows of the special tokens are zeroed so greedy decoding never
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from studio.engine.base import GenerationParams, collect  # noqa: E402
-from studio.engine.cuda_catalog import SHAPES, Shape  # noqa: E402
+from studio.models.cuda_catalog import SHAPES, Shape  # noqa: E402
 
 TINY = Shape(hidden=640, layers=8, heads=10, kv_heads=2, intermediate=1792, vocab=2048, tied=False)
 BANDWIDTH_GBS = {

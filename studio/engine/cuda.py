@@ -38,7 +38,7 @@ GPU on the development machines, so nothing GPU-side here is measured):
   case, announced at about 3.4x (Ampere) to 4x (Hopper/Ada) the speed of 16-bit matmuls with an
   inner dimension >= 4096 (the 7B's hidden size is 3584, its MLP 18944): decode is bound by
   weight bytes, and NF4 reads about a third of bf16's (5.5 vs 15.2 GB for the 7B, see
-  :mod:`studio.engine.cuda_catalog`).
+  :mod:`studio.models.cuda_catalog`).
 - The costs: the download is the bf16 size (15 GB for the 7B against about 5.5 GB for AWQ),
   every load spends time quantizing, prefill dequantizes before each matmul (slower than bf16
   or Marlin kernels), and NF4 is not calibrated the way AWQ is. A folder that already carries a
@@ -46,7 +46,7 @@ GPU on the development machines, so nothing GPU-side here is measured):
   installed.
 
 Errors are one line: PyTorch missing (with the install command), a device that is not there, out
-of memory (naming a model that fits, from :func:`studio.engine.catalog.recommend`), a broken
+of memory (naming a model that fits, from :func:`studio.models.catalog.recommend`), a broken
 folder (:mod:`studio.engine.modelcheck`).
 """
 

@@ -216,8 +216,8 @@ def is_oom(torch: Any, exc: BaseException) -> bool:
 
 def oom_message(torch: Any, device: str, what: str) -> str:
     """One line for an out-of-memory error, naming a model that fits (catalog.recommend)."""
-    from studio.engine import catalog
-    from studio.engine.sysinfo import GB, Memory, memory
+    from studio.models import catalog
+    from studio.models.sysinfo import GB, Memory, memory
 
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(torch.device(device))

@@ -33,8 +33,8 @@ from studio.engine.base import (
     ModelLoadError,
 )
 from studio.engine.openai_http import HTTPFailure, error_message, model_entries, net_error, pick_model
-from studio.engine.secrets import normalize_base_url, resolve_api_key
 from studio.engine.sse import ChatStream, SSEError, SSEParser, finish_reason
+from studio.store.secrets import normalize_base_url, resolve_api_key
 
 log = logging.getLogger("studio.engine")
 

@@ -16,9 +16,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from studio.engine import catalog
-from studio.engine.catalog import Entry
-from studio.engine.sysinfo import Memory
+from studio.models import catalog
+from studio.models.catalog import Entry
+from studio.models.sysinfo import Memory
 from studio.ui.jobs import one_line
 
 FIT_COLOURS = {"comfortable": "#1e8e3e", "tight": "#b06000", "too large": "#c5221f"}
@@ -62,7 +62,7 @@ class MachineInfo:
 
 def preferred_first(engines: list[str]) -> list[str]:
     """The engines with the one "auto" would pick for this machine first."""
-    from studio.engine.llamacpp_catalog import preferred_engine
+    from studio.models.sysinfo import preferred_engine
 
     try:
         best = preferred_engine(set(engines))
@@ -71,36 +71,11 @@ def preferred_first(engines: list[str]) -> list[str]:
     return sorted(engines, key=lambda e: e != best)
 
 
-def installed_paths(entries: list[Entry], cache_dir: str | Path | None = None) -> dict[str, str]:
-    """Catalog entry id -> its newest cached folder (or GGUF file) in the Hugging Face cache."""
-    from fnmatch import fnmatch
-
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        repos = {r.repo_id: r for r in scan_cache_dir(cache_dir).repos if r.repo_type == "model"}
-    except Exception:  # no cache yet, or an unreadable one: nothing installed
-        return {}
-    out: dict[str, str] = {}
-    for e in entries:
-        repo = repos.get(e.repo)
-        for rev in sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True) if repo else []:
-            names = {f.file_name: f.file_path for f in rev.files}
-            if e.pattern:
-                hits = sorted(n for n in names if fnmatch(n, e.pattern))
-                if hits:
-                    out[e.id] = str(names[hits[0]])
-                    break
-            elif any(n.endswith(".safetensors") for n in names):
-                out[e.id] = str(rev.snapshot_path)
-                break
-    return out
-
-
 def gather(cache_dir: str | Path | None = None) -> MachineInfo:
     """Memory, runnable engines, cached catalog models and added folders (blocking: a worker calls it)."""
-    from studio.engine.sysinfo import memory
-    from studio.models_cmd import available_engines
+    from studio.models.hfcache import installed_paths
+    from studio.models.registry import available_engines
+    from studio.models.sysinfo import memory
 
     try:
         mem: Memory | None = memory()
@@ -110,7 +85,7 @@ def gather(cache_dir: str | Path | None = None) -> MachineInfo:
     entries = [e for e in catalog.catalog() if e.engine in engines]
     info = MachineInfo(mem, engines, installed_paths(entries, cache_dir))
     try:
-        from studio.engine.localmodels import installed_models
+        from studio.models.localmodels import installed_models
 
         info.local = list(installed_models(cache_dir=cache_dir))
     except Exception as e:
@@ -240,7 +215,6 @@ __all__ = [
     "CatalogTable",
     "MachineInfo",
     "gather",
-    "installed_paths",
     "licence_short",
     "licence_text",
     "licence_tip",

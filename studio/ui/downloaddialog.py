@@ -1,7 +1,7 @@
 """Download one model with a progress bar, off the GUI thread, resumable after Cancel.
 
 The dialog first plans the download and checks the disk (both on a worker thread: they touch the
-network and the disk), then runs :func:`studio.engine.download.download` on another worker thread.
+network and the disk), then runs :func:`studio.models.download.download` on another worker thread.
 Progress comes back as queued signals; Cancel sets the download's CancelToken, and the files already
 fetched stay in the Hugging Face cache, so a later download resumes where this one stopped.
 """
@@ -29,8 +29,8 @@ from studio.engine.base import CancelToken
 from studio.ui.jobs import BackgroundJob, one_line
 
 if TYPE_CHECKING:
-    from studio.engine.catalog import Entry
-    from studio.engine.download import DownloadPlan, DownloadProgress
+    from studio.models.catalog import Entry
+    from studio.models.download import DownloadPlan, DownloadProgress
 
 log = logging.getLogger("studio.ui.download")
 
@@ -183,7 +183,7 @@ class DownloadDialog(QDialog):
     # -- worker side ---------------------------------------------------------------------
 
     def _plan(self, job: BackgroundJob) -> DownloadPlan:
-        from studio.engine.download import check_disk, plan_download
+        from studio.models.download import check_disk, plan_download
 
         kw = {k: self.options.get(k) for k in ("endpoint", "cache_dir", "token", "revision")}
         plan = plan_download(self.repo, pattern=self.pattern, **kw)
@@ -191,7 +191,7 @@ class DownloadDialog(QDialog):
         return plan
 
     def _download(self, job: BackgroundJob) -> str:
-        from studio.engine.download import download, download_entry
+        from studio.models.download import download, download_entry
 
         kw = {k: self.options.get(k) for k in ("endpoint", "cache_dir", "token", "revision")}
 
@@ -273,7 +273,7 @@ class DownloadDialog(QDialog):
 
     @Slot(object)
     def _on_error(self, exc: BaseException) -> None:
-        from studio.engine.download import DownloadCancelled
+        from studio.models.download import DownloadCancelled
 
         if isinstance(exc, DownloadCancelled) or (self._cancel.cancelled and self.state == "planning"):
             self._stopped_cancelled()

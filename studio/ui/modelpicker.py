@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine import catalog
-from studio.engine.catalog import Entry
+from studio.models import catalog
+from studio.models.catalog import Entry
 from studio.ui.catalogtable import (  # re-exported: tests and other modules import them from here
     COLUMNS,
     FIT_COLOURS,
@@ -39,7 +39,6 @@ from studio.ui.catalogtable import (  # re-exported: tests and other modules imp
     CatalogTable,
     MachineInfo,
     gather,
-    installed_paths,
     licence_text,
     preferred_first,
 )
@@ -179,7 +178,7 @@ class ModelPicker(QDialog):
 
     @Slot(object)
     def _on_gathered(self, info: MachineInfo) -> None:
-        from studio.engine.registry import INSTALL_HINT
+        from studio.models.registry import INSTALL_HINT
 
         self.info = info
         self.engine.blockSignals(True)
@@ -316,7 +315,7 @@ class ModelPicker(QDialog):
         self.local_error.setText(f"Checking {Path(path).name}…")
 
         def work(job: BackgroundJob) -> list[Any]:
-            from studio.engine.localmodels import add_model, installed_models, validate_folder
+            from studio.models.localmodels import add_model, installed_models, validate_folder
 
             validate_folder(path)
             add_model(path)
@@ -380,7 +379,6 @@ __all__ = [
     "ModelPicker",
     "ServerForm",
     "gather",
-    "installed_paths",
     "licence_text",
     "list_server_models",
     "preferred_first",

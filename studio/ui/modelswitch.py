@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from studio.engine.base import Engine
-    from studio.engine.catalog import Entry
+    from studio.models.catalog import Entry
     from studio.ui.mainwindow import MainWindow
     from studio.ui.modelpicker import ModelPicker
 
@@ -191,7 +191,7 @@ class ModelSwitcher(QObject):
     @Slot(object)
     def download_and_start(self, entry: Entry) -> None:
         """The welcome view's button: use the entry if it is in the cache, else download it first."""
-        from studio.ui.modelpicker import installed_paths
+        from studio.models.hfcache import installed_paths
 
         def found(path: str | None) -> None:
             if path:
@@ -208,8 +208,8 @@ class ModelSwitcher(QObject):
     @Slot(str, str, dict)
     def choose(self, engine: str, model: str, options: dict[str, Any]) -> QMessageBox | None:
         """Switch to a model; a catalog model that will not fit asks first (returns that box)."""
-        from studio.engine import catalog
-        from studio.engine.sysinfo import memory
+        from studio.models import catalog
+        from studio.models.sysinfo import memory
 
         options = dict(options)
         entry = catalog.find(options.pop("catalog_id", "") or "")
@@ -259,10 +259,10 @@ class ModelSwitcher(QObject):
         """On a worker: the API key from the keyring (openai), then the engine."""
         opts = dict(options)
         if engine == "openai" and not opts.get("api_key") and opts.get("base_url"):
-            from studio.engine.secrets import get_api_key
+            from studio.store.secrets import get_api_key
 
             opts["api_key"] = get_api_key(opts["base_url"])
-        from studio.engine.registry import create_engine
+        from studio.models.registry import create_engine
 
         factory = self.engine_factory or create_engine
         made = factory(engine, model, **opts)

@@ -35,7 +35,7 @@ def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0)
     import urllib.request
 
     from studio.engine.base import EngineError
-    from studio.engine.secrets import normalize_base_url
+    from studio.store.secrets import normalize_base_url
 
     base = normalize_base_url(base_url)
     req = urllib.request.Request(base + "/models", headers={"Accept": "application/json"})
@@ -127,7 +127,7 @@ class ServerForm(QWidget):
         self.test_button.setEnabled(False)
 
         def work(job: BackgroundJob) -> list[str]:
-            from studio.engine.secrets import normalize_base_url, resolve_api_key
+            from studio.store.secrets import normalize_base_url, resolve_api_key
 
             return list_server_models(url, resolve_api_key(normalize_base_url(url), key)[0])
 
@@ -162,7 +162,7 @@ class ServerForm(QWidget):
 
         def work(job: BackgroundJob) -> dict[str, Any]:
             from studio.engine.base import EngineError
-            from studio.engine.secrets import normalize_base_url, set_api_key
+            from studio.store.secrets import normalize_base_url, set_api_key
 
             base = normalize_base_url(url)
             options: dict[str, Any] = {"base_url": base}
@@ -180,7 +180,7 @@ class ServerForm(QWidget):
 
 
 def _keyring_state() -> bool:
-    from studio.engine.secrets import keyring_available
+    from studio.store.secrets import keyring_available
 
     return keyring_available()
 

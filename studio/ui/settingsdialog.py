@@ -39,7 +39,7 @@ log = logging.getLogger("studio.ui.settings")
 def engine_names() -> list[str]:
     """The engines this install knows (the registry), falling back to "mlx"."""
     try:
-        from studio.engine.registry import available
+        from studio.models.registry import available
 
         names = ["auto", *sorted(available())]
     except Exception:  # an engine plugin that fails to import must not break the dialog

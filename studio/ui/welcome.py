@@ -8,9 +8,9 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.engine import catalog
-from studio.engine.catalog import Entry
-from studio.engine.sysinfo import Memory
+from studio.models import catalog
+from studio.models.catalog import Entry
+from studio.models.sysinfo import Memory
 
 log = logging.getLogger("studio.ui.welcome")
 
@@ -41,8 +41,8 @@ QPushButton { padding: 6px 14px; }
 
 def recommendation() -> tuple[Entry | None, Memory | None]:
     """The catalog entry recommended for this machine's preferred engine (None: no local engine)."""
-    from studio.engine.sysinfo import memory
-    from studio.models_cmd import available_engines
+    from studio.models.registry import available_engines
+    from studio.models.sysinfo import memory
     from studio.ui.modelpicker import preferred_first
 
     try:

@@ -29,9 +29,10 @@ from studio.engine.base import (
     ModelLoadError,
     collect,
 )
-from studio.engine.llamacpp_catalog import gguf_entries, preferred_engine
 from studio.engine.llamacpp_files import INSTALL_HINT, resolve_gguf
 from studio.engine.mlx_cache import common_prefix
+from studio.models.llamacpp_catalog import gguf_entries
+from studio.models.sysinfo import preferred_engine
 
 __all__ = ["eos_gguf", "llama", "tiny_gguf"]  # fixtures, imported for pytest
 
@@ -58,7 +59,7 @@ def cold_engine(path: Path) -> Any:
 def test_missing_llama_cpp_names_the_install_command() -> None:
     code = (
         "import sys; sys.modules['llama_cpp'] = None\n"
-        "from studio.engine.registry import create_engine\n"
+        "from studio.models.registry import create_engine\n"
         "from studio.engine.base import EngineError\n"
         "try:\n    create_engine('llamacpp')\nexcept EngineError as e:\n    print('ERR', e)\n"
     )
@@ -70,7 +71,7 @@ def test_missing_llama_cpp_names_the_install_command() -> None:
 
 
 def test_llamacpp_is_a_registered_engine() -> None:
-    from studio.engine.registry import available
+    from studio.models.registry import available
 
     assert available()["llamacpp"] == "studio.engine.llamacpp:LlamaCppEngine"
 

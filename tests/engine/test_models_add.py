@@ -11,8 +11,8 @@ from safetensors.numpy import load_file, save_file
 
 from studio import cli
 from studio.engine.base import ModelLoadError
-from studio.engine.localmodels import add_model, list_models, validate_folder
 from studio.engine.mlx import MLXEngine
+from studio.models.localmodels import add_model, list_models, validate_folder
 
 
 def _copy(src: Path, dest: Path) -> Path:

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtGui import QImage
 
+from studio.cli.check import check_main
 from studio.core.export import export_html
-from studio.web.checker import check_file, check_main
+from studio.web.checker import check_file
 
 
 def _args(path: Path, **kw) -> SimpleNamespace:

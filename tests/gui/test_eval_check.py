@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from studio.cli.evaluate import EvalPrompt, check_answer, run_prompt, table
 from studio.engine.base import GenerationParams
-from studio.evaluate import EvalPrompt, check_answer, run_prompt, table
 from tests.gui.scripted import ScriptedEngine
 
 GOOD = "```html\n<!DOCTYPE html><html><body><h1>Hello</h1><p>Works.</p></body></html>\n```\n"

@@ -13,8 +13,8 @@ import shiboken6
 import tiny_model
 from PySide6.QtCore import Qt
 
-from studio.engine import catalog
-from studio.engine.sysinfo import Memory
+from studio.models import catalog
+from studio.models.sysinfo import Memory
 from studio.ui.modelpicker import COLUMNS, MachineInfo, ModelPicker, gather
 from tests.gui.httpserver import counting_server
 
@@ -264,7 +264,7 @@ def test_download_button_fetches_the_row_from_the_hub_then_chooses_it(make_picke
 def test_an_api_key_never_goes_to_the_settings_and_without_a_keyring_lives_for_the_session(  # type: ignore[no-untyped-def]
     make_picker, qtbot
 ) -> None:
-    from studio.engine.secrets import keyring_available
+    from studio.store.secrets import keyring_available
 
     picker = make_picker(
         lambda: MachineInfo(Memory.of(16), [], {}), tab="remote", base_url="http://127.0.0.1:8080"

@@ -16,9 +16,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from studio.engine import catalog
 from studio.engine.base import GenerationParams
-from studio.engine.sysinfo import memory
+from studio.models import catalog
+from studio.models.sysinfo import memory
 from tests.gui.scripted import ScriptedEngine
 
 

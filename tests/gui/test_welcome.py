@@ -11,8 +11,8 @@ import tiny_model
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from studio.engine import catalog
-from studio.engine.sysinfo import Memory
+from studio.models import catalog
+from studio.models.sysinfo import Memory
 from studio.ui.welcome import PITCH, WelcomeView
 from tests.gui.scripted import ScriptedEngine
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from studio.engine import catalog
-from studio.engine.catalog import APACHE, QWEN_RESEARCH, fit, fit_warning, recommend
-from studio.engine.llamacpp_catalog import SIZES, gguf_entries
-from studio.engine.sysinfo import Memory, memory
+from studio.models import catalog
+from studio.models.catalog import APACHE, QWEN_RESEARCH, fit, fit_warning, recommend
+from studio.models.llamacpp_catalog import SIZES, gguf_entries
+from studio.models.sysinfo import Memory, memory
 
 QUANTS = {"mlx": {"4bit", "8bit"}, "llamacpp": {"q4_k_m", "q8_0"}, "cuda": {"nf4", "bf16"}}
 
@@ -176,7 +176,7 @@ def test_sysinfo_on_this_machine_is_plausible() -> None:
 
 
 def test_cuda_memory_is_what_the_engine_loads() -> None:
-    from studio.engine.cuda_catalog import NF4_BITS, SHAPES, weights_gb
+    from studio.models.cuda_catalog import NF4_BITS, SHAPES, weights_gb
 
     # the shapes give each card's parameter count (within 1%)
     for size, shape in SHAPES.items():

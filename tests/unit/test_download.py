@@ -1,4 +1,4 @@
-"""studio.engine.download against a fake hub over real HTTP, through the real huggingface_hub client."""
+"""studio.models.download against a fake hub over real HTTP, through the real huggingface_hub client."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import fakehub
 import pytest
 
 from studio.engine.base import CancelToken
-from studio.engine.download import (
+from studio.engine.modelcheck import resolve_model
+from studio.models.download import (
     DownloadCancelled,
     DownloadError,
     DownloadPlan,
@@ -23,7 +24,6 @@ from studio.engine.download import (
     download,
     plan_download,
 )
-from studio.engine.modelcheck import resolve_model
 
 REPO = "tester/tiny-model"
 WEIGHTS = os.urandom(3_000_000)

@@ -1,4 +1,4 @@
-"""studio.engine.localmodels: folder checks and the list of added models (real files, no model loaded)."""
+"""studio.models.localmodels: folder checks and the list of added models (real files, no model loaded)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from studio.engine import catalog
 from studio.engine.base import ModelLoadError
-from studio.engine.localmodels import (
+from studio.models import catalog
+from studio.models.localmodels import (
     LocalModel,
     add_model,
     check_gguf,

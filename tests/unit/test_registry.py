@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine import registry
 from studio.engine.base import EngineError
+from studio.models import registry
 
 PLUGIN = """
 class KeywordEngine:

@@ -1,4 +1,4 @@
-"""API keys in the system keyring (studio.engine.secrets), with a real in-memory keyring backend."""
+"""API keys in the system keyring (studio.store.secrets), with a real in-memory keyring backend."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from keyring.backends import chainer, fail
 from keyring.errors import KeyringLocked
 from memkeyring import MemoryKeyring
 
-from studio.engine import secrets
 from studio.engine.base import EngineError
-from studio.engine.secrets import (
+from studio.store import secrets
+from studio.store.secrets import (
     delete_api_key,
     get_api_key,
     keyring_available,

@@ -6,11 +6,15 @@ Windows calls ``GlobalMemoryStatusEx`` through ctypes. On Apple Silicon the GPU 
 elsewhere we count 80% of RAM as usable (the rest for the OS, the studio and the browser sandbox).
 An NVIDIA GPU's memory is read with ``nvidia-smi`` (:func:`gpu_memory`); the CUDA engine's models are
 checked against it (80% usable: the CUDA context and other programs take the rest).
+
+:func:`preferred_engine` is the one engine preference order (the "auto" engine, the catalog's order,
+``models pull 7B``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import platform
 import re
 import shutil
@@ -49,10 +53,6 @@ class Memory:
     def of(cls, total_gb: float, *, unified: bool = False, gpu: bool = False) -> Memory:
         """A machine with ``total_gb`` of RAM, or a GPU with that much memory (for tests and what-ifs)."""
         return cls(total_gb=float(total_gb), available_gb=None, unified=unified, gpu=gpu)
-
-
-def is_apple_silicon() -> bool:
-    return sys.platform == "darwin" and platform.machine() == "arm64"
 
 
 def _linux(meminfo: Path = Path("/proc/meminfo")) -> tuple[float, float | None]:
@@ -122,7 +122,7 @@ def memory() -> Memory:
             raise OSError(f"memory detection not supported on {sys.platform}")
     except (KeyError, ValueError, subprocess.SubprocessError) as exc:
         raise OSError(f"could not read this machine's memory: {exc}") from exc
-    return Memory(total_gb=total, available_gb=avail, unified=is_apple_silicon())
+    return Memory(total_gb=total, available_gb=avail, unified=has_metal())
 
 
 @functools.cache
@@ -145,4 +145,43 @@ def gpu_memory() -> Memory | None:
     return Memory(total_gb=max(mib) / 1024, gpu=True) if mib else None
 
 
-__all__ = ["Memory", "gpu_memory", "is_apple_silicon", "memory"]
+def has_metal() -> bool:
+    """Apple Silicon under macOS (MLX's Metal backend)."""
+    return sys.platform == "darwin" and platform.machine() == "arm64"
+
+
+def has_cuda() -> bool:
+    """An NVIDIA driver is present (cheap checks; no torch import)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def llama_cpp_installed() -> bool:
+    """llama-cpp-python is importable (found, not imported)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def preferred_engine(
+    available: set[str] | frozenset[str],
+    *,
+    metal: bool | None = None,
+    cuda: bool | None = None,
+    llama_cpp: bool | None = None,
+) -> str:
+    """The engine to use by default on this machine, among ``available`` engine names.
+
+    Apple Silicon: mlx. An NVIDIA GPU: cuda when registered. Otherwise llama.cpp when installed
+    (about ten times MLX's CPU build here), else mlx. The keyword arguments override detection.
+    """
+    metal = has_metal() if metal is None else metal
+    cuda = has_cuda() if cuda is None else cuda
+    llama_cpp = llama_cpp_installed() if llama_cpp is None else llama_cpp
+    if metal and "mlx" in available:
+        return "mlx"
+    if cuda and "cuda" in available:
+        return "cuda"
+    if llama_cpp and "llamacpp" in available:
+        return "llamacpp"
+    return "mlx" if "mlx" in available or not available else sorted(available)[0]
+
+
+__all__ = ["Memory", "gpu_memory", "has_cuda", "has_metal", "llama_cpp_installed", "memory", "preferred_engine"]

@@ -7,6 +7,7 @@ installing a package. Running from a source tree without installing still finds 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import logging
 from importlib.metadata import entry_points
@@ -15,7 +16,7 @@ from typing import Any
 
 from studio.engine.base import Engine, EngineError
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 BUILTIN = {
     "mlx": "studio.engine.mlx:MLXEngine",
@@ -38,6 +39,27 @@ def available() -> dict[str, str]:
     for ep in entry_points(group="studio.engines"):
         found[ep.name] = ep.value
     return found
+
+
+def available_engines() -> list[str]:
+    """Catalog engines that can run here: registered and their library installed (mlx: mlx_lm;
+    llamacpp: llama_cpp; cuda: registered and an NVIDIA driver present)."""
+    from studio.models.catalog import ENGINES
+    from studio.models.sysinfo import has_cuda
+
+    registered = set(available())
+    out = []
+    for engine in ENGINES:
+        if engine not in registered:
+            continue
+        if engine == "mlx" and importlib.util.find_spec("mlx_lm") is None:
+            continue
+        if engine == "llamacpp" and importlib.util.find_spec("llama_cpp") is None:
+            continue
+        if engine == "cuda" and not has_cuda():
+            continue
+        out.append(engine)
+    return out
 
 
 def _model_format(model: str | None) -> str | None:
@@ -67,7 +89,7 @@ def resolve(name: str, model: str | None = None) -> str:
         return "llamacpp"
     if fmt == "safetensors" and "mlx" in engines:
         return "mlx"
-    from studio.engine.llamacpp_catalog import preferred_engine
+    from studio.models.sysinfo import preferred_engine
 
     return preferred_engine(engines)
 

@@ -5,7 +5,7 @@ The bytes come through huggingface_hub's HTTP session, into the cache layout ``h
 ``blobs/<etag>.incomplete`` (the name older huggingface_hub versions used) and a rerun resumes it with an
 HTTP ``Range`` request. LFS files (ETag = SHA-256) are hashed while they arrive and checked. Transient
 network errors are retried (resuming where the file stopped); a watcher thread shuts the socket when a
-download is cancelled, so a read blocked on a silent server returns. :mod:`studio.engine.download`
+download is cancelled, so a read blocked on a silent server returns. :mod:`studio.models.download`
 holds the public API and drives these pieces.
 """
 
@@ -26,16 +26,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from studio.engine.base import CancelToken
-from studio.engine.download import (
+from studio.models.download_types import (
     DownloadCancelled,
     DownloadError,
     DownloadPlan,
     DownloadProgress,
     MiB,
-    _host,
+    host_of,
 )
 
-log = logging.getLogger("studio.engine.download")
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks (~10/s)
 _RETRIES = 5  # transient network errors in a row before giving up
@@ -157,7 +157,7 @@ class Fetch:
         etag = meta.etag or dict(self.plan.etags).get(name)
         if not etag:
             raise DownloadError(
-                f"{_host(self.endpoint)} gave no ETag for {name}: it is not a Hugging Face hub."
+                f"{host_of(self.endpoint)} gave no ETag for {name}: it is not a Hugging Face hub."
             )
         expected = meta.size if meta.size is not None else size
         blob = self.storage / "blobs" / etag

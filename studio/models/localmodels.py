@@ -26,7 +26,7 @@ from pathlib import Path
 from studio.engine.base import ModelLoadError
 from studio.engine.modelcheck import check_model_folder
 
-log = logging.getLogger("studio.engine.localmodels")
+log = logging.getLogger("studio.models.localmodels")
 
 STORE_NAME = "models.json"
 GGUF_MAGIC = b"GGUF"
@@ -318,22 +318,14 @@ def installed_models(*, store: Path | None = None, cache_dir: str | Path | None 
 def _cached_catalog_models(cache_dir: str | Path | None) -> list[LocalModel]:
     from fnmatch import fnmatch
 
-    from studio.engine import catalog
+    from studio.models import catalog
+    from studio.models.hfcache import cached_repos
 
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        info = scan_cache_dir(cache_dir)
-    except Exception:  # no cache folder yet, or an unreadable one
-        return []
-    snapshots: dict[str, list[Path]] = {}
-    for repo in info.repos:
-        if repo.repo_type == "model":
-            revs = sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True)
-            snapshots[repo.repo_id] = [r.snapshot_path for r in revs]
+    repos = cached_repos(cache_dir)
     out: list[LocalModel] = []
     for entry in catalog.catalog():
-        for snap in snapshots.get(entry.repo, []):
+        for rev in repos.get(entry.repo, []):
+            snap = rev.snapshot
             try:
                 if entry.pattern:
                     files = sorted(f for f in snap.iterdir() if fnmatch(f.name, entry.pattern))

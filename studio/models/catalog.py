@@ -4,11 +4,11 @@ Entries (six sizes x engine x quantization):
 
 - ``mlx``: ``mlx-community/Qwen2.5-Coder-<S>-Instruct-4bit`` (default) and ``-8bit``.
 - ``llamacpp``: Qwen's official GGUF builds, Q4_K_M (default) and Q8_0 — taken from
-  :func:`studio.engine.llamacpp_catalog.gguf_entries` (its sizes and file patterns are the truth).
+  :func:`studio.models.llamacpp_catalog.gguf_entries` (its sizes and file patterns are the truth).
 - ``cuda``: the official unquantized ``Qwen/Qwen2.5-Coder-<S>-Instruct`` (a bf16 download) in the two
   forms :class:`studio.engine.cuda.CudaEngine` loads it: ``nf4`` (default: bitsandbytes 4-bit NF4,
   quantized while loading) and ``bf16``. Both download the same repository; memory is for the loaded
-  form (:mod:`studio.engine.cuda_catalog` computes the bytes from each size's shape). Why NF4 and not
+  form (:mod:`studio.models.cuda_catalog` computes the bytes from each size's shape). Why NF4 and not
   a pre-quantized AWQ/GPTQ repo: see the :mod:`studio.engine.cuda` docstring.
 
 Memory needed to run (GB, GiB-ish, approximate)::
@@ -38,10 +38,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from studio.engine.cuda_catalog import CUDA_QUANTS
-from studio.engine.cuda_catalog import weights_gb as cuda_weights_gb
-from studio.engine.llamacpp_catalog import DEFAULT_QUANT, SIZES, gguf_entries
-from studio.engine.sysinfo import Memory
+from studio.models.cuda_catalog import CUDA_QUANTS
+from studio.models.cuda_catalog import weights_gb as cuda_weights_gb
+from studio.models.llamacpp_catalog import DEFAULT_QUANT, SIZES, gguf_entries
+from studio.models.sysinfo import Memory
 
 APACHE = "Apache-2.0"
 QWEN_RESEARCH = "Qwen Research License"
@@ -223,7 +223,7 @@ CPU_MAX_SIZE = "7B"
 
 def accelerated(engine: str) -> bool:
     """Whether ``engine`` runs on a GPU here: MLX on Metal, llama.cpp on Metal or CUDA, cuda with a GPU."""
-    from studio.engine.llamacpp_catalog import has_cuda, has_metal
+    from studio.models.sysinfo import has_cuda, has_metal
 
     if engine == "mlx":
         return has_metal()
@@ -235,7 +235,7 @@ def accelerated(engine: str) -> bool:
 def device_memory(engine: str, memory: Memory) -> Memory:
     """The memory ``engine``'s models live in: the GPU's for cuda when nvidia-smi tells, else ``memory``."""
     if engine == "cuda" and not memory.gpu:
-        from studio.engine.sysinfo import gpu_memory
+        from studio.models.sysinfo import gpu_memory
 
         return gpu_memory() or memory
     return memory

@@ -1,4 +1,4 @@
-"""Qwen's official GGUF builds of Qwen2.5-Coder-Instruct, and which engine suits this machine.
+"""Qwen's official GGUF builds of Qwen2.5-Coder-Instruct.
 
 Qwen publishes one ``Qwen/Qwen2.5-Coder-<size>-Instruct-GGUF`` repository per size. Large files
 are split (``...-q8_0-00001-of-00003.gguf``), so a quantization is a file *pattern*: download
@@ -10,12 +10,7 @@ Sizes are approximate (GB on disk, from the repositories' file listings), for a 
 
 from __future__ import annotations
 
-import importlib.util
-import platform
-import shutil
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_QUANT = "q4_k_m"
 QUALITY_QUANT = "q8_0"
@@ -82,43 +77,4 @@ def gguf_entries() -> list[GGUFEntry]:
     return out
 
 
-def has_metal() -> bool:
-    """Apple Silicon under macOS (MLX's Metal backend)."""
-    return sys.platform == "darwin" and platform.machine() == "arm64"
-
-
-def has_cuda() -> bool:
-    """An NVIDIA driver is present (cheap checks; no torch import)."""
-    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
-
-
-def llama_cpp_installed() -> bool:
-    """llama-cpp-python is importable (found, not imported)."""
-    return importlib.util.find_spec("llama_cpp") is not None
-
-
-def preferred_engine(
-    available: set[str] | frozenset[str],
-    *,
-    metal: bool | None = None,
-    cuda: bool | None = None,
-    llama_cpp: bool | None = None,
-) -> str:
-    """The engine to use by default on this machine, among ``available`` engine names.
-
-    Apple Silicon: mlx. An NVIDIA GPU: cuda when registered. Otherwise llama.cpp when installed
-    (about ten times MLX's CPU build here), else mlx. The keyword arguments override detection.
-    """
-    metal = has_metal() if metal is None else metal
-    cuda = has_cuda() if cuda is None else cuda
-    llama_cpp = llama_cpp_installed() if llama_cpp is None else llama_cpp
-    if metal and "mlx" in available:
-        return "mlx"
-    if cuda and "cuda" in available:
-        return "cuda"
-    if llama_cpp and "llamacpp" in available:
-        return "llamacpp"
-    return "mlx" if "mlx" in available or not available else sorted(available)[0]
-
-
-__all__ = ["DEFAULT_QUANT", "QUALITY_QUANT", "GGUFEntry", "gguf_entries", "preferred_engine"]
+__all__ = ["DEFAULT_QUANT", "QUALITY_QUANT", "GGUFEntry", "gguf_entries"]

@@ -14,7 +14,7 @@ file is ``blobs/<etag>.incomplete`` (the name older huggingface_hub versions use
 it with an HTTP ``Range`` request. LFS files (ETag = SHA-256) are hashed while they arrive and checked.
 Xet is not used: files come over plain HTTP (the hub serves every file that way too). The per-file
 transfer (resume, hashing, retries, progress meter, cancel watcher) is in
-:mod:`studio.engine.download_http`.
+:mod:`studio.models.download_http`.
 """
 
 from __future__ import annotations
@@ -26,94 +26,31 @@ import re
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from studio.engine.base import CancelToken, EngineError
+from studio.engine.base import CancelToken
+from studio.models.download_http import Fetch, Meter, watch_cancel
+from studio.models.download_types import (
+    GB,
+    DownloadCancelled,
+    DownloadError,
+    DownloadPlan,
+    DownloadProgress,
+    MiB,
+    host_of,
+)
 
 if TYPE_CHECKING:
-    from studio.engine.catalog import Entry
+    from studio.models.catalog import Entry
 
-log = logging.getLogger("studio.engine.download")
+log = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-GB = 1024**3
 DEFAULT_MARGIN = 512 * MiB
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
-
-class DownloadError(EngineError):
-    """A download failed; the message is one sentence for the user."""
-
-
-class DownloadCancelled(DownloadError):
-    """The download was cancelled; the partial file stays, so the next download resumes."""
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadProgress:
-    """Where a download stands.
-
-    Attributes:
-        done_bytes: bytes on disk for the planned files (what was already there counts).
-        total_bytes: the size of all planned files.
-        speed_bps: bytes per second over the last few seconds.
-        eta_s: seconds left at that speed, or None while unknown.
-        file: the file being fetched (None at the end).
-        files_done: files complete.
-        files_total: files planned.
-    """
-
-    done_bytes: int
-    total_bytes: int
-    speed_bps: float
-    eta_s: float | None
-    file: str | None
-    files_done: int
-    files_total: int
-
-    @property
-    def fraction(self) -> float:
-        return 1.0 if self.total_bytes <= 0 else min(1.0, self.done_bytes / self.total_bytes)
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadPlan:
-    """What a download fetches.
-
-    Attributes:
-        repo: the repository id.
-        revision: the commit id the files come from.
-        files: ``(name, size)`` of each planned file.
-        total_bytes: their total size.
-        present_bytes: how much of that is already in the cache (complete files and partial ones).
-        ref: the branch or tag asked for ("main" by default); the cache maps it to ``revision``.
-        etags: the blob name of each file where the hub said it (SHA-256 or git blob id).
-    """
-
-    repo: str
-    revision: str
-    files: tuple[tuple[str, int], ...]
-    total_bytes: int
-    present_bytes: int
-    ref: str = "main"
-    etags: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def needed_bytes(self) -> int:
-        return max(0, self.total_bytes - self.present_bytes)
-
-
 # -- errors ---------------------------------------------------------------------------------------
-
-
-def _host(endpoint: str | None) -> str:
-    from huggingface_hub import constants
-
-    return urlsplit(endpoint or constants.ENDPOINT).netloc or (endpoint or "the hub")
 
 
 def offline_reason() -> str | None:
@@ -136,7 +73,7 @@ def _explain(
     import httpx2
     from huggingface_hub import errors
 
-    host = _host(endpoint)
+    host = host_of(endpoint)
     if isinstance(exc, errors.OfflineModeIsEnabled):
         return offline_reason() or "Downloads are switched off (offline mode)."
     if isinstance(exc, errors.GatedRepoError):
@@ -233,7 +170,7 @@ def plan_download(
     siblings = [s for s in info.siblings or [] if pattern is None or fnmatch(s.rfilename, pattern)]
     if not siblings:
         what = f"no file matching {pattern}" if pattern else "no files"
-        raise DownloadError(f"{repo} on {_host(endpoint)} has {what}.")
+        raise DownloadError(f"{repo} on {host_of(endpoint)} has {what}.")
     storage = _storage(_cache(cache_dir), repo)
     files: list[tuple[str, int]] = []
     etags: list[tuple[str, str]] = []
@@ -311,7 +248,6 @@ def download(
         repo, pattern=pattern, revision=revision, endpoint=endpoint, cache_dir=cache_dir, token=token
     )
     check_disk(plan, cache_dir)
-    from studio.engine.download_http import Fetch, Meter, watch_cancel  # it imports this module
 
     cache = _cache(cache_dir)
     storage = _storage(cache, repo)
