@@ -11,20 +11,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Qt is imported inside main(), after the scheme is registered
     from PySide6.QtWebEngineCore import QWebEngineProfile
     from PySide6.QtWidgets import QApplication
 
-    from studio.engine.base import GenerationParams
     from studio.store.library import Library
-    from studio.store.settings import Settings
     from studio.ui.generation import GenerationController
     from studio.ui.mainwindow import MainWindow
 
-log = logging.getLogger("studio.app")
+log = logging.getLogger(__name__)
 
 APP_NAME = "Artifacts Studio"
 ORG_NAME = "Artifacts Studio"
@@ -32,37 +29,9 @@ ORG_NAME = "Artifacts Studio"
 MEASURE_ENV = "STUDIO_MEASURE_STARTUP"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The GUI's own options (the lead's cli passes an equivalent Namespace)."""
-    p = argparse.ArgumentParser(prog="artifacts-studio", description="Chat beside a live artifact preview.")
-    p.add_argument("--model", help="a local model folder (or a repo id the engine knows)")
-    p.add_argument("--engine", default=None, help="engine name (default: the settings', else auto)")
-    p.add_argument("--base-url", dest="base_url", default=None, help="the OpenAI-compatible server (openai)")
-    p.add_argument("--device", default=None, help="where the cuda engine runs: auto, cpu, cuda, cuda:N")
-    p.add_argument("--data-dir", dest="data_dir", default=None, help="use the library in DIR")
-    p.add_argument("--max-tokens", dest="max_tokens", type=int, default=None)
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--measure-startup", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("files", nargs="*", help="files to open: .html in the preview, others attached")
-    return p
-
-
-def _params(args: argparse.Namespace, settings: Settings | None = None) -> GenerationParams:
-    """Sampling parameters: the (effective) settings, then the sampling flags the settings lack."""
-    from studio.engine.base import GenerationParams
-
-    kwargs: dict[str, object] = {}
-    if settings is not None:
-        kwargs.update(max_tokens=settings.max_tokens, temperature=settings.temperature)
-    for name in ("max_tokens", "temperature", "top_p", "seed", "repetition_penalty"):
-        if getattr(args, name, None) is not None:
-            kwargs[name] = getattr(args, name)
-    return GenerationParams(**kwargs)  # type: ignore[arg-type]
-
-
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given as command-line flags (they win over the settings file)."""
-    from studio.cli import is_default
+    from studio.cli.common import is_default
 
     out: dict[str, Any] = {}
     for name in ("model", "max_tokens", "temperature"):
@@ -102,27 +71,23 @@ def open_library(data_dir: str | None) -> tuple[Library | None, list[tuple[str, 
     return lib, notices
 
 
-def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
-    """Run the studio window; a startup failure goes to the log file and a message, not a traceback."""
-    from studio.startuplog import run_guarded
-
-    return run_guarded(lambda: _run(argv))
-
-
-def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
-    """Run the studio window until it is closed.
+def main(args: argparse.Namespace) -> int:
+    """Run the studio window; a startup failure goes to the log file and a message, not a traceback.
 
     Args:
-        argv: command-line arguments (without the program name), or a parsed Namespace with
-            ``.model``, ``.engine``, ``.max_tokens``, ``.temperature``.
+        args: the parsed ``gui`` options (:func:`studio.cli.build_parser`): ``.model``, ``.engine``,
+            ``.base_url``, ``.device``, the sampling flags, ``.data_dir`` and ``.files``.
 
     Returns:
         The process exit status.
     """
-    if isinstance(argv, argparse.Namespace):
-        args = argv
-    else:
-        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    from studio.startuplog import run_guarded
+
+    return run_guarded(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the studio window until it is closed; returns the exit status."""
     measure = bool(getattr(args, "measure_startup", False) or os.environ.get(MEASURE_ENV))
 
     app = create_application()
@@ -131,6 +96,7 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     maybe_fail("window")  # test hook: a failure once a message box can be shown
     from PySide6.QtCore import QTimer
 
+    from studio.cli.common import params_from_args
     from studio.store.settings import load_settings, with_overrides
 
     stored_settings = load_settings()
@@ -142,7 +108,7 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     model = settings.model
     if model:
         from studio.engine.base import EngineError
-        from studio.engine.registry import create_engine
+        from studio.models.registry import create_engine
         from studio.ui.generation import GenerationController
 
         try:
@@ -154,7 +120,7 @@ def _run(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             engine_error = str(e)
     window, profile = build_window(
         controller,
-        params=_params(args, settings),
+        params=params_from_args(args, settings),
         system_prompt=settings.system_prompt,
         library=library,
         app_settings=stored_settings,

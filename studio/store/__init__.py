@@ -5,5 +5,5 @@
 - :mod:`studio.store.writer`: :class:`~studio.store.writer.LibraryWriter`, writes off the caller's thread.
 - :mod:`studio.store.db` / :mod:`studio.store.schema`: opening, migrations, corrupt-file recovery.
 - :mod:`studio.store.paths` / :mod:`studio.store.settings`: where things live; the settings file.
-- :mod:`studio.store.commands`: ``history``, ``export`` and ``generate --save``.
+- :mod:`studio.store.secrets`: API keys of remote servers, in the system keyring.
 """

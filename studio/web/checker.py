@@ -1,13 +1,11 @@
 """The headless checker: load an .html file in the sandbox offscreen and report what happened.
 
-``artifacts-studio check FILE.html [--screenshot PNG] [--wait-ms N] [--json]`` calls
-:func:`check_main`. Exit 0: loaded with no error; 1: JS errors, hung, blank or not loaded;
-2: bad input.
+``artifacts-studio check FILE.html`` (:mod:`studio.cli.check`) calls :func:`check_file`;
+:func:`exit_code` gives 0 (loaded with no error) or 1 (JS errors, hung, blank or not loaded).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -220,20 +218,3 @@ def summary(path: Path, report: dict) -> str:
         lines.append(f"  [{item['level']}]{where} {item['message']}")
     lines += [f"  blocked: {url}" for url in report["blocked_requests"]]
     return "\n".join(lines)
-
-
-def check_main(args: Any) -> int:
-    """The ``check`` command: args has .file, .screenshot, .wait_ms, .json."""
-    path = Path(args.file)
-    shot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
-    wait_ms = getattr(args, "wait_ms", None)
-    try:
-        report = check_file(path, wait_ms=1500 if wait_ms is None else int(wait_ms), screenshot=shot)
-    except BadInput as exc:
-        print(f"artifacts-studio check: {exc}", file=sys.stderr)
-        return 2
-    if getattr(args, "json", False):
-        print(json.dumps(report, indent=2))
-    else:
-        print(summary(path, report))
-    return exit_code(report)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio import cli
-from studio.evaluate import default_prompts_path, load_prompts
+from studio.cli.evaluate import default_prompts_path, load_prompts
 
 
 def _prompts(tmp_path: Path) -> Path:

@@ -346,7 +346,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 def test_the_key_comes_from_the_argument_then_keyring_then_environment(
     server: Any, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from studio.engine.secrets import set_api_key
+    from studio.store.secrets import set_api_key
 
     server.cfg.api_key = KEY
     monkeypatch.delenv("STUDIO_API_KEY", raising=False)
@@ -453,7 +453,8 @@ def test_https_verifies_the_certificate(
 def test_cli_generate_reports_an_unreachable_server_in_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from studio.cli import EXIT_BAD_INPUT, main
+    from studio.cli import main
+    from studio.cli.common import EXIT_BAD_INPUT
 
     monkeypatch.chdir(tmp_path)
     url = f"http://127.0.0.1:{closed_port()}/v1"
@@ -480,7 +481,7 @@ def test_cli_generate_streams_from_the_stub(
 
 
 def test_the_registry_builds_the_engine_with_its_options(server: Any) -> None:
-    from studio.engine.registry import create_engine
+    from studio.models.registry import create_engine
 
     eng = create_engine("openai", "stub-model", base_url=server.url.removesuffix("/v1"), device="cuda:1")
     assert isinstance(eng, OpenAIEngine)

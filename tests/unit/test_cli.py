@@ -103,7 +103,7 @@ def test_generate_rejects_bad_input_before_loading(tmp_path: Path, capsys: pytes
 
 
 def test_auto_engine_follows_the_model_format(tmp_path: Path) -> None:
-    from studio.engine.registry import resolve
+    from studio.models.registry import resolve
 
     hf = tmp_path / "hf"
     hf.mkdir()

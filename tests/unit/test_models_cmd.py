@@ -16,9 +16,9 @@ import pytest
 
 from studio import cli
 from studio.cli import build_parser
-from studio.engine import catalog
-from studio.engine.sysinfo import memory
-from studio.models_cmd import resolve_pull
+from studio.models import catalog
+from studio.models.pull import resolve_pull
+from studio.models.sysinfo import memory
 
 
 def _fake_cache(hf_home: Path, repo: str, files: list[str]) -> None:

@@ -125,7 +125,7 @@ def test_parser_keeps_gui_default_and_global_data_dir() -> None:
 
 
 def test_generate_saver_streams_turns_and_stores_the_artifact(tmp_path: Path) -> None:
-    from studio.store.commands import GenerateSaver
+    from studio.cli.library import GenerateSaver
 
     saver = GenerateSaver(str(tmp_path / "lib"))
     saver.begin_turn("Show a chart", [attachment_from_bytes("d.csv", b"a,b\n1,2\n")])
@@ -181,7 +181,7 @@ def test_a_failing_library_write_stops_saving_not_generating(
 ) -> None:
     import sqlite3
 
-    from studio.store.commands import GenerateSaver
+    from studio.cli.library import GenerateSaver
 
     saver = GenerateSaver(str(tmp_path / "lib"))
     conn = sqlite3.connect(str(tmp_path / "lib" / "library.db"))

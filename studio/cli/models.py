@@ -7,79 +7,26 @@
   the best engine here) or any repo id, with progress; Ctrl+C cancels and a rerun resumes.
 - ``models add PATH`` / ``models remove PATH``: remember (after checking) or forget a model folder.
 
-The ``pull`` implementation lives in :mod:`studio.models_pull`; its names are re-exported here.
+What ``pull ID`` means is :func:`studio.models.pull.resolve_pull`; the HF cache is read by
+:mod:`studio.models.hfcache`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import os
 import sys
 from fnmatch import fnmatch
+from typing import Any
 
-from studio.engine import catalog
-from studio.engine.catalog import Entry
-from studio.engine.llamacpp_catalog import has_cuda, has_metal
-from studio.engine.sysinfo import Memory, memory
-from studio.models_pull import (
-    EXIT_CANCELLED,
-    EXIT_FAIL,
-    EXIT_OK,
-    EXIT_USAGE,
-    best_engine,
-    pull_main,
-    resolve_pull,
-)
-
-
-def available_engines() -> list[str]:
-    """Catalog engines that can run here: registered and their library installed (mlx: mlx_lm;
-    llamacpp: llama_cpp; cuda: registered and an NVIDIA driver present)."""
-    from studio.engine.registry import available
-
-    registered = set(available())
-    out = []
-    for engine in catalog.ENGINES:
-        if engine not in registered:
-            continue
-        if engine == "mlx" and importlib.util.find_spec("mlx_lm") is None:
-            continue
-        if engine == "llamacpp" and importlib.util.find_spec("llama_cpp") is None:
-            continue
-        if engine == "cuda" and not has_cuda():
-            continue
-        out.append(engine)
-    return out
-
-
-def cached_files() -> dict[str, set[str]]:
-    """Repo id -> file names present in any cached revision of the local Hugging Face cache."""
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        info = scan_cache_dir()
-    except Exception:  # no cache folder (CacheNotFound), unreadable cache, hub missing
-        return {}
-    out: dict[str, set[str]] = {}
-    for repo in info.repos:
-        if repo.repo_type != "model":
-            continue
-        names = out.setdefault(repo.repo_id, set())
-        for rev in repo.revisions:
-            names.update(f.file_name for f in rev.files)
-    return out
-
-
-def is_installed(entry: Entry, cache: dict[str, set[str]]) -> bool:
-    """The repo is cached with weights: the GGUF pattern matched (every quant shares one repo), or
-    any ``.safetensors`` file for MLX / bf16 repos."""
-    files = cache.get(entry.repo)
-    if not files:
-        return False
-    if entry.pattern:
-        return any(fnmatch(name, entry.pattern) for name in files)
-    return any(name.endswith(".safetensors") for name in files)
+from studio.cli.common import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAIL, EXIT_OK
+from studio.models import catalog
+from studio.models.catalog import Entry
+from studio.models.hfcache import cached_files, is_installed
+from studio.models.pull import resolve_pull
+from studio.models.registry import available_engines
+from studio.models.sysinfo import Memory, has_metal, memory
 
 
 def _row(entry: Entry, mem: Memory | None, cache: dict[str, set[str]]) -> dict[str, object]:
@@ -111,7 +58,7 @@ def report(show_all: bool = False) -> dict[str, object]:
     cache = cached_files()
     rows = [_row(e, mem, cache) for e in catalog.catalog() if e.engine in engines]
     recommended = {eng: catalog.recommend(eng, mem).id for eng in engines} if mem else {}
-    from studio.engine.localmodels import list_models
+    from studio.models.localmodels import list_models
 
     return {
         "local": [m.to_dict() for m in list_models(include_missing=True)],
@@ -210,7 +157,119 @@ def models_main(args: argparse.Namespace) -> int:
     else:
         print(_table(data))
     sys.stdout.flush()
-    return 0
+    return EXIT_OK
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB" if n < 1e9 else f"{n / 1e9:,.2f} GB"
+
+
+def _eta(s: float | None) -> str:
+    if s is None:
+        return "time left: ?"
+    if s < 90:
+        return f"{s:.0f} s left"
+    if s < 5400:
+        return f"{s / 60:.0f} min left"
+    return f"{s / 3600:.1f} h left"
+
+
+def _progress_printer(as_json: bool) -> Any:
+    def show(p: Any) -> None:
+        if as_json:
+            row = {
+                "event": "progress",
+                "done_bytes": p.done_bytes,
+                "total_bytes": p.total_bytes,
+                "speed_bps": round(p.speed_bps, 1),
+                "eta_s": None if p.eta_s is None else round(p.eta_s, 1),
+                "file": p.file,
+                "files_done": p.files_done,
+                "files_total": p.files_total,
+            }
+            print(json.dumps(row), flush=True)
+            return
+        line = (
+            f"\r{_mb(p.done_bytes)} / {_mb(p.total_bytes)}  {p.fraction * 100:5.1f}%  "
+            f"{p.speed_bps / 1e6:.1f} MB/s  {_eta(p.eta_s)}  {p.file or ''}"
+        )
+        sys.stderr.write(line[:118].ljust(118))
+        sys.stderr.flush()
+
+    return show
+
+
+def pull_main(args: argparse.Namespace) -> int:
+    """``models pull ID``: 0 downloaded, 1 failed, 2 bad input, 130 cancelled."""
+    from studio.engine.base import CancelToken
+    from studio.models import download as dl
+
+    as_json = bool(getattr(args, "json", False))
+
+    def say(event: str, message: str, **extra: object) -> None:
+        if as_json:
+            print(json.dumps({"event": event, "message": message, **extra}), flush=True)
+        if not as_json or event in ("error", "cancelled"):
+            print(message, file=sys.stderr, flush=True)
+
+    try:
+        target = resolve_pull(args.id, args.engine, args.quant)
+    except ValueError as exc:
+        say("error", f"Nothing to pull: {exc}.")
+        return EXIT_BAD_INPUT
+    endpoint = args.endpoint or os.environ.get("HF_ENDPOINT") or None
+    cache_dir = args.cache_dir
+    repo, pattern = (target.repo, target.pattern) if isinstance(target, Entry) else (target, args.pattern)
+    if isinstance(target, Entry):
+        try:
+            warning = catalog.fit_warning(target, memory())
+        except OSError:
+            warning = None
+        if warning:
+            say("warning", f"Warning: {warning}")
+        say(
+            "start",
+            f"Pulling {target.label} ({repo}{', ' + pattern if pattern else ''}).",
+            id=target.id,
+            repo=repo,
+        )
+    else:
+        say("start", f"Pulling {repo}.", repo=repo)
+    cancel = CancelToken()
+    show = _progress_printer(as_json)
+    kwargs: dict[str, Any] = dict(
+        pattern=pattern,
+        revision=args.revision,
+        endpoint=endpoint,
+        cache_dir=cache_dir,
+        token=os.environ.get("HF_TOKEN") or None,
+        progress=show,
+        cancel=cancel,
+    )
+    try:
+        path = dl.run_cancellable(lambda: dl.download(repo, **kwargs), cancel)
+    except dl.DownloadCancelled:
+        if not as_json:
+            sys.stderr.write("\n")
+        say(
+            "cancelled",
+            f"Cancelled: the files fetched so far are kept; run `models pull {args.id}` again to resume.",
+        )
+        return EXIT_CANCELLED
+    except dl.DownloadError as exc:
+        if not as_json:
+            sys.stderr.write("\n")
+        say("error", str(exc))
+        return EXIT_FAIL
+    if not as_json:
+        sys.stderr.write("\n")
+    if pattern:
+        files = sorted(p for p in path.iterdir() if fnmatch(p.name, pattern))
+        path = files[0] if files else path
+    say("done", f"Downloaded to {path}", path=str(path))
+    if not as_json:
+        print(path)
+    return EXIT_OK
 
 
 # -- add / remove ---------------------------------------------------------------------------------
@@ -218,7 +277,7 @@ def models_main(args: argparse.Namespace) -> int:
 
 def _add_main(args: argparse.Namespace) -> int:
     from studio.engine.base import ModelLoadError
-    from studio.engine.localmodels import add_model
+    from studio.models.localmodels import add_model
 
     try:
         model = add_model(args.path)
@@ -226,7 +285,7 @@ def _add_main(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}))
         print(f"Not added: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if args.json:
         print(json.dumps({"ok": True, "model": model.to_dict()}, indent=2))
     else:
@@ -234,17 +293,17 @@ def _add_main(args: argparse.Namespace) -> int:
         print(
             f"Added {model.name} ({model.format}, {model.size_bytes / 1e9:.2f} GB; loads in: {engines}): {model.path}"
         )
-    return 0
+    return EXIT_OK
 
 
 def _remove_main(args: argparse.Namespace) -> int:
-    from studio.engine.localmodels import remove_model
+    from studio.models.localmodels import remove_model
 
     if remove_model(args.path):
         print(f"Removed {args.path} from the list (the files stay where they are).")
-        return 0
+        return EXIT_OK
     print(f"{args.path} is not in the list of added models.", file=sys.stderr)
-    return 1
+    return EXIT_FAIL
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -281,18 +340,4 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return mod
 
 
-__all__ = [
-    "EXIT_CANCELLED",
-    "EXIT_FAIL",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "add_parser",
-    "available_engines",
-    "best_engine",
-    "cached_files",
-    "is_installed",
-    "models_main",
-    "pull_main",
-    "report",
-    "resolve_pull",
-]
+__all__ = ["add_parser", "models_main", "pull_main", "report"]

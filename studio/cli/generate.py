@@ -1,4 +1,4 @@
-"""The headless commands behind ``artifacts-studio extract`` and ``generate`` (no Qt)."""
+"""``artifacts-studio generate``: stream an answer from a model on the command line (no Qt)."""
 
 from __future__ import annotations
 
@@ -8,78 +8,30 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from studio.cli import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_NO_ARTIFACT, EXIT_OK, is_default
+from studio.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_CANCELLED,
+    EXIT_FAIL,
+    EXIT_OK,
+    add_engine_options,
+    engine_name,
+    engine_options,
+    err,
+    params_from_args,
+)
+from studio.cli.extract import emit_artifact
 from studio.core.attachments import Attachment, AttachmentError, compose_user_message, load_attachment
-from studio.core.extract import Extraction, StreamingExtractor, extract
+from studio.core.extract import StreamingExtractor, extract
 from studio.core.prompts import default_prompt
-from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams, ModelLoadError
-from studio.store.settings import Settings, load_settings
+from studio.store.settings import load_settings
 
 if TYPE_CHECKING:
-    from studio.store.commands import GenerateSaver
+    from studio.cli.library import GenerateSaver
 
-log = logging.getLogger("studio.cli")
-
-
-def _err(msg: str) -> None:
-    print(f"artifacts-studio: {msg}", file=sys.stderr)
-
-
-def _read_text(source: str, stdin: TextIO) -> str:
-    if source == "-":
-        return stdin.read()
-    data = Path(source).read_bytes()
-    return data.decode("utf-8")
-
-
-def extract_main(args: argparse.Namespace) -> int:
-    """``extract ANSWER.md [-o OUT.html] [--json]``."""
-    try:
-        text = _read_text(args.answer, sys.stdin)
-    except FileNotFoundError:
-        _err(f"{args.answer}: no such file")
-        return EXIT_BAD_INPUT
-    except IsADirectoryError:
-        _err(f"{args.answer}: is a folder, not an answer file")
-        return EXIT_BAD_INPUT
-    except UnicodeDecodeError:
-        _err(f"{args.answer}: not UTF-8 text")
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        _err(f"{args.answer}: cannot be read ({exc.strerror or exc})")
-        return EXIT_BAD_INPUT
-    result = extract(text)
-    return _emit_artifact(result, args.output, as_json=args.json, html_to_stdout=not args.json)
-
-
-def _emit_artifact(result: Extraction, output: str | None, *, as_json: bool, html_to_stdout: bool) -> int:
-    art = result.artifact
-    if art is None:
-        _err(f"no artifact: {result.reason}")
-        if as_json:
-            print(json.dumps({"kind": None, "reason": result.reason}))
-        return EXIT_NO_ARTIFACT
-    html = standalone_html(art)
-    if art.truncated:
-        _err("warning: the answer was cut off inside the artifact; writing the partial artifact")
-    if output:
-        try:
-            Path(output).write_text(html, encoding="utf-8")
-        except OSError as exc:
-            _err(f"{output}: cannot write ({exc.strerror or exc})")
-            return EXIT_BAD_INPUT
-    elif html_to_stdout:
-        sys.stdout.write(html)
-        sys.stdout.flush()
-    if as_json:
-        info = art.to_json()
-        if output:
-            info["output"] = output
-        print(json.dumps(info, ensure_ascii=False))
-    return EXIT_OK
+log = logging.getLogger(__name__)
 
 
 def _default_output(title: str) -> str:
@@ -90,18 +42,6 @@ def _default_output(title: str) -> str:
         candidate = Path(f"{slug}-{n}.html")
         n += 1
     return str(candidate)
-
-
-def _params(args: argparse.Namespace, settings: Settings | None = None) -> GenerationParams:
-    base = settings or Settings()
-    values = {
-        "max_tokens": base.max_tokens if args.max_tokens is None else args.max_tokens,
-        "temperature": base.temperature if args.temperature is None else args.temperature,
-        "top_p": args.top_p,
-        "seed": args.seed,
-        "repetition_penalty": args.repetition_penalty,
-    }
-    return GenerationParams(**{k: v for k, v in values.items() if v is not None})
 
 
 def _figures(turn: int, last: Chunk) -> dict[str, object]:
@@ -130,17 +70,10 @@ def _print_figures(fig: dict[str, object]) -> None:
     )
 
 
-def engine_options(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
-    """The engine settings: ``--base-url`` / ``--device`` flags, else the stored settings'."""
-    base_url = getattr(args, "base_url", None) or settings.base_url
-    device = getattr(args, "device", None) or settings.device
-    return {"base_url": base_url, "device": device}
-
-
 def fit_warning_for(model: str, engine: str) -> str | None:
     """The catalog's fit warning when ``model`` is a catalog repo (an id or its cache folder) for ``engine``."""
-    from studio.engine import catalog
-    from studio.engine.sysinfo import memory
+    from studio.models import catalog
+    from studio.models.sysinfo import memory
 
     text = model.replace("\\", "/")
     entry = next(
@@ -164,64 +97,63 @@ def generate_main(args: argparse.Namespace) -> int:
 
     Stored settings fill in what the flags leave out (model, engine, temperature, max tokens, system prompt).
     """
-    from studio.engine.registry import create_engine
+    from studio.models.registry import create_engine
 
     settings = load_settings()
     args.model = args.model or settings.model
     if not args.model:
-        _err("no model: pass --model or choose one in the settings")
+        err("no model: pass --model or choose one in the settings")
         return EXIT_BAD_INPUT
-    if is_default(args.engine):
-        args.engine = settings.engine
+    args.engine = engine_name(args, settings)
     if args.system is None:
         args.system = settings.system_prompt
     try:
-        params = _params(args, settings)
+        params = params_from_args(args, settings)
     except ValueError as exc:
-        _err(f"bad generation parameter: {exc}")
+        err(f"bad generation parameter: {exc}")
         return EXIT_BAD_INPUT
     attachments: list[Attachment] = []
     for path in args.attach:
         try:
             attachments.append(load_attachment(path))
         except AttachmentError as exc:
-            _err(f"cannot attach {exc}")
+            err(f"cannot attach {exc}")
             return EXIT_BAD_INPUT
     try:
         prompts = [sys.stdin.read() if p == "-" else p for p in args.prompt]
     except (OSError, UnicodeDecodeError) as exc:
-        _err(f"cannot read the prompt from stdin ({exc})")
+        err(f"cannot read the prompt from stdin ({exc})")
         return EXIT_BAD_INPUT
     if any(not p.strip() for p in prompts):
-        _err("the prompt is empty")
+        err("the prompt is empty")
         return EXIT_BAD_INPUT
 
     try:
         engine = create_engine(args.engine, args.model, **engine_options(args, settings))
     except EngineError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_BAD_INPUT
     warning = fit_warning_for(args.model, engine.name)
     if warning:
-        _err(f"warning: {warning}")
+        err(f"warning: {warning}")
     saver = None
     try:
         if getattr(args, "save", False):
-            from studio.store.commands import GenerateSaver
+            from studio.cli.library import GenerateSaver
             from studio.store.db import StoreError
 
             try:
                 saver = GenerateSaver(getattr(args, "data_dir", None))
             except StoreError as exc:
-                _err(str(exc))
+                err(str(exc))
                 return EXIT_BAD_INPUT
         try:
             engine.load(args.model)
         except ModelLoadError as exc:
-            _err(f"cannot load the model: {exc}")
+            err(f"cannot load the model: {exc}")
             return EXIT_BAD_INPUT
         except EngineError as exc:
-            _err(str(exc))
+            err(str(exc))
             return EXIT_FAIL
         return _run_turns(engine, prompts, attachments, params, args, saver)
     finally:
@@ -262,8 +194,8 @@ def _run_turns(
             engine.cancel()
             if saver is not None:
                 saver.end_turn(extractor.text, "cancelled", "interrupted by the user")
-            _err("interrupted")
-            return 130
+            err("interrupted")
+            return EXIT_CANCELLED
         answer = extractor.text
         messages.append({"role": "assistant", "content": answer})
         fig = _figures(turn, last)
@@ -273,7 +205,7 @@ def _run_turns(
         if not args.json:
             _print_figures(fig)
         if last.finish_reason == "error":
-            _err(f"generation failed: {last.error}")
+            err(f"generation failed: {last.error}")
             if args.json:
                 print(json.dumps({"text": answer, "turns": figures}, ensure_ascii=False))
             return EXIT_FAIL
@@ -282,7 +214,7 @@ def _run_turns(
     if result.artifact is not None and output is None:
         output = _default_output(result.artifact.title)
     if args.json:
-        code = _emit_artifact(result, output, as_json=False, html_to_stdout=False)
+        code = emit_artifact(result, output, as_json=False, html_to_stdout=False)
         info: dict[str, object] = {"text": answer, "turns": figures}
         if saver is not None:
             info["conversation_id"] = saver.conversation_id
@@ -293,10 +225,37 @@ def _run_turns(
             info["reason"] = result.reason
         print(json.dumps(info, ensure_ascii=False))
         return code
-    code = _emit_artifact(result, output, as_json=False, html_to_stdout=False)
+    code = emit_artifact(result, output, as_json=False, html_to_stdout=False)
     if code == EXIT_OK:
         print(f"artifact written to {output}", file=sys.stderr)
     return code
 
 
-__all__ = ["EXIT_FAIL", "extract_main", "generate_main"]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``generate`` to the command line's sub-parsers."""
+    gen = sub.add_parser("generate", help="stream an answer from a model on the command line")
+    gen.add_argument(
+        "--model", default=None, help="model folder or Hugging Face repo id (default: the settings' model)"
+    )
+    gen.add_argument(
+        "--prompt",
+        action="append",
+        required=True,
+        help="the request ('-' reads stdin); repeat for a multi-turn conversation",
+    )
+    gen.add_argument(
+        "--attach", action="append", default=[], metavar="FILE", help="attach a file to the first turn"
+    )
+    gen.add_argument("--system", default=None, help="replace the system prompt")
+    gen.add_argument(
+        "-o", "--output", default=None, help="where to write the artifact (default: <title>.html here)"
+    )
+    gen.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    gen.add_argument(
+        "--save", action="store_true", help="keep the conversation in the library (as it streams)"
+    )
+    add_engine_options(gen)
+    return gen
+
+
+__all__ = ["add_parser", "fit_warning_for", "generate_main"]

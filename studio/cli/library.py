@@ -1,6 +1,6 @@
 """The library on the command line: ``history``, ``export`` and the ``--save`` of ``generate``.
 
-Exit codes follow :mod:`studio.cli`: 0 ok, 1 failure, 2 bad input (unknown conversation or version,
+Exit codes follow :mod:`studio.cli.common`: 0 ok, 1 failure, 2 bad input (unknown conversation or version,
 unwritable output, unusable library).
 """
 
@@ -16,31 +16,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from studio.cli.common import EXIT_BAD_INPUT, EXIT_OK, err
 from studio.core.attachments import Attachment
 from studio.core.export import export_html
 from studio.core.extract import extract
-from studio.core.extract_model import Artifact
+from studio.core.extract.types import Artifact
 from studio.core.standalone import standalone_html
 from studio.store.db import StoreError
 from studio.store.library import Library
 from studio.store.records import ArtifactVersion, StoredConversation
 from studio.store.writer import AnswerRecorder, LibraryWriter
 
-log = logging.getLogger("studio.store")
-EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _err(msg: str) -> None:
-    print(f"artifacts-studio: {msg}", file=sys.stderr)
+log = logging.getLogger(__name__)
 
 
 def open_library(data_dir: str | None) -> Library:
     """Open the library for a command; a recovery notice goes to stderr. Raises StoreError."""
     lib = Library.at(data_dir)
     if lib.recovery is not None:
-        _err(lib.recovery.message)
+        err(lib.recovery.message)
     if lib.interrupted_on_open:
-        _err(
+        err(
             f"{lib.interrupted_on_open} answer(s) were cut off when the app stopped; they are marked interrupted"
         )
     return lib
@@ -55,7 +51,7 @@ def history_main(args: argparse.Namespace) -> int:
     try:
         lib = open_library(getattr(args, "data_dir", None))
     except StoreError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_BAD_INPUT
     with lib:
         if getattr(args, "conversation", None):
@@ -80,7 +76,7 @@ def _show_conversation(lib: Library, prefix: str, *, as_json: bool) -> int:
     try:
         conv = lib.load(lib.find_conversation(prefix))
     except KeyError as exc:
-        _err(str(exc.args[0]))
+        err(str(exc.args[0]))
         return EXIT_BAD_INPUT
     branch = conv.path()
     versions = [v for aid in lib.artifacts(conv.id) for v in lib.versions(aid)]
@@ -147,13 +143,13 @@ def export_main(args: argparse.Namespace) -> int:
     try:
         lib = open_library(getattr(args, "data_dir", None))
     except StoreError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_BAD_INPUT
     with lib:
         try:
             cid = lib.find_conversation(args.conversation)
         except KeyError as exc:
-            _err(str(exc.args[0]))
+            err(str(exc.args[0]))
             return EXIT_BAD_INPUT
         arts = lib.artifacts(cid)
         aid = cid if cid in arts else (arts[0] if arts else None)
@@ -164,18 +160,18 @@ def export_main(args: argparse.Namespace) -> int:
                 else (lib.current_version(aid) if args.version is None else lib.version(aid, args.version))
             )
         except KeyError:
-            _err(
+            err(
                 f"conversation {cid[:12]} has no version {args.version} (it has {lib.version_count(aid or cid)})"
             )
             return EXIT_BAD_INPUT
         if version is None:
-            _err(f"conversation {cid[:12]} has no artifact")
+            err(f"conversation {cid[:12]} has no artifact")
             return 3
         page = export_html(version_html(version), version_files(lib.load(cid), version))
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as exc:
-        _err(f"{args.output}: cannot write ({exc.strerror or exc})")
+        err(f"{args.output}: cannot write ({exc.strerror or exc})")
         return EXIT_BAD_INPUT
     print(f"v{version.number} of {version.title!r} written to {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -204,7 +200,7 @@ class GenerateSaver:
     def _failed(self, exc: Exception) -> None:
         """A write failed (disk full, ...): say so once and go on generating without saving."""
         if not self.failed:
-            _err(f"cannot save to the library ({exc}); the answer is not being saved")
+            err(f"cannot save to the library ({exc}); the answer is not being saved")
         self.failed, self._answer = True, None
 
     def begin_turn(self, prompt: str, attachments: Sequence[Attachment] = ()) -> None:
@@ -261,4 +257,27 @@ class GenerateSaver:
             print(f"saved to the library as conversation {self.conversation_id}", file=sys.stderr)
 
 
-__all__ = ["GenerateSaver", "export_main", "history_main", "open_library", "version_files", "version_html"]
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> list[argparse.ArgumentParser]:
+    """Add ``history`` and ``export`` to the command line's sub-parsers."""
+    his = sub.add_parser("history", help="list the conversations in the library (or show one)")
+    his.add_argument("conversation", nargs="?", default=None, help="show this conversation (id or id prefix)")
+    his.add_argument("--json", action="store_true", help="print JSON")
+
+    exp = sub.add_parser("export", help="write an artifact version from the library as one offline .html")
+    exp.add_argument("--conversation", required=True, metavar="ID", help="the conversation (id or id prefix)")
+    exp.add_argument(
+        "--version", type=int, default=None, metavar="N", help="version number (default: current)"
+    )
+    exp.add_argument("-o", "--output", required=True, metavar="OUT.html", help="where to write the page")
+    return [his, exp]
+
+
+__all__ = [
+    "GenerateSaver",
+    "add_parsers",
+    "export_main",
+    "history_main",
+    "open_library",
+    "version_files",
+    "version_html",
+]

@@ -19,26 +19,29 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    add_engine_options,
+    engine_name,
+    engine_options,
+    params_from_args,
+)
 from studio.core.extract import extract
 from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, fix_prompt, verdict_from
 from studio.core.prompts import default_prompt
+from studio.core.resources import resource_path
 from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams
 
 log = logging.getLogger("studio.eval")
 
-EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 _FENCES = {"react": "jsx", "svg": "svg"}
 
 
 def default_prompts_path() -> Path:
     """The shipped prompt set (resources/eval/prompts.json)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "resources", here / "resources"):
-        path = cand / "eval" / "prompts.json"
-        if path.is_file():
-            return path
-    return here.parent / "resources" / "eval" / "prompts.json"
+    return resource_path("eval", "prompts.json")
 
 
 @dataclass(frozen=True)
@@ -253,9 +256,7 @@ def summary_line(rows: list[Row]) -> str:
 
 def eval_main(args: argparse.Namespace) -> int:
     """``eval [PROMPTS] [--model M] [--engine E] [--fixes N] [--max-tokens N] [--json]``."""
-    from studio.cli import is_default
-    from studio.commands import _params
-    from studio.engine.registry import create_engine
+    from studio.models.registry import create_engine
     from studio.store.settings import load_settings
 
     def err(msg: str) -> None:
@@ -274,10 +275,13 @@ def eval_main(args: argparse.Namespace) -> int:
     if not model:
         err("no model: pass --model or choose one in the settings")
         return EXIT_BAD_INPUT
-    engine_name = settings.engine if is_default(args.engine) else args.engine
-    params = _params(args, settings)
     try:
-        engine = create_engine(engine_name, model)
+        params = params_from_args(args, settings)
+    except ValueError as exc:
+        err(f"bad generation parameter: {exc}")
+        return EXIT_BAD_INPUT
+    try:
+        engine = create_engine(engine_name(args, settings), model, **engine_options(args, settings))
         info = engine.load(model)
     except EngineError as exc:
         err(str(exc))
@@ -314,8 +318,8 @@ def eval_main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_parser(sub: Any, sampling_args: Any) -> argparse.ArgumentParser:
-    """The ``eval`` subcommand's arguments."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``eval`` to the command line's sub-parsers (it takes every engine option)."""
     ev = sub.add_parser("eval", help="check a model's artifacts on a prompt set and print a table")
     ev.add_argument("prompts", nargs="?", default=None, help="prompt set JSON (default: the shipped 20)")
     ev.add_argument("--model", default=None, help="model folder or repo id (default: the settings' model)")
@@ -328,5 +332,5 @@ def add_parser(sub: Any, sampling_args: Any) -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N prompts")
     ev.add_argument("--wait-ms", type=int, default=1500, help="how long each artifact runs before the check")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    sampling_args(ev)
+    add_engine_options(ev)
     return ev
