@@ -13,6 +13,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from studio import APP_NAME
+
 if TYPE_CHECKING:  # Qt is imported inside main(), after the scheme is registered
     from PySide6.QtWebEngineCore import QWebEngineProfile
     from PySide6.QtWidgets import QApplication
@@ -23,8 +25,6 @@ if TYPE_CHECKING:  # Qt is imported inside main(), after the scheme is registere
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "Artifacts Studio"
-ORG_NAME = "Artifacts Studio"
 # Prints "STUDIO_SHOWN <epoch seconds>" once the window is shown, then quits (bench/startup.py).
 MEASURE_ENV = "STUDIO_MEASURE_STARTUP"
 
@@ -120,6 +120,7 @@ def _run(args: argparse.Namespace) -> int:
             engine_error = str(e)
     window, profile = build_window(
         controller,
+        data_dir=getattr(args, "data_dir", None),
         params=params_from_args(args, settings),
         system_prompt=settings.system_prompt,
         library=library,
@@ -180,7 +181,7 @@ def create_application() -> QApplication:
         return existing
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setApplicationName(APP_NAME)
-    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setOrganizationName(APP_NAME)
     from studio.fileopen import StudioApplication  # takes macOS FileOpen events
 
     app = StudioApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
@@ -193,23 +194,25 @@ def create_application() -> QApplication:
 
 
 def build_window(
-    controller: GenerationController | None, **window_kwargs: Any
+    controller: GenerationController | None, *, data_dir: str | None = None, **window_kwargs: Any
 ) -> tuple[MainWindow, QWebEngineProfile]:
     """Build the server, the sandboxed profile and the main window around a controller.
 
     Args:
         controller: a GenerationController, or None (no model).
+        data_dir: ``--data-dir``: the artifacts' saved state lives there too.
         **window_kwargs: passed to MainWindow (params, settings, native_dialogs, ...).
 
     Returns:
         (window, profile); pass both to :func:`dispose` when done.
     """
     from studio.core.serving import ArtifactServer
+    from studio.store.paths import artifact_state_dir
     from studio.ui.mainwindow import MainWindow
-    from studio.web.profile import artifact_state_dir, build_artifact_profile
+    from studio.web.profile import build_artifact_profile
 
     server = ArtifactServer()
-    profile = build_artifact_profile(server, storage_path=artifact_state_dir())
+    profile = build_artifact_profile(server, storage_path=artifact_state_dir(data_dir))
     window = MainWindow(server, profile, controller, **window_kwargs)
     return window, profile
 

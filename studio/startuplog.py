@@ -18,10 +18,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-log = logging.getLogger("studio.startup")
+log = logging.getLogger(__name__)
 
 LOG_NAME = "artifacts-studio.log"
-LOG_DIR_ENV = "STUDIO_LOG_DIR"  # overrides the per-user log folder
 FAIL_ENV = "STUDIO_FORCE_STARTUP_FAILURE"  # test hook: the stage name at which to fail
 EXIT_STARTUP_FAILED = 70  # EX_SOFTWARE
 
@@ -30,18 +29,10 @@ class ForcedStartupFailure(RuntimeError):
     """Raised by :func:`maybe_fail` when the test hook asks for it."""
 
 
-def log_dir() -> Path:
-    """The per-user log folder (platformdirs ``user_log_dir``), or ``$STUDIO_LOG_DIR``."""
-    override = os.environ.get(LOG_DIR_ENV)
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_log_dir("artifacts-studio", appauthor=False))
-
-
 def log_path() -> Path:
-    """The log file startup failures are appended to."""
+    """The log file startup failures are appended to (in :func:`studio.store.paths.log_dir`)."""
+    from studio.store.paths import log_dir
+
     return log_dir() / LOG_NAME
 
 

@@ -32,6 +32,10 @@ class ModelLoadError(EngineError):
     """The model could not be loaded: missing folder, missing files, broken config, ..."""
 
 
+# How many recent tokens the repetition penalty looks at (mlx-lm's default; the CUDA engine matches it).
+PENALTY_CONTEXT = 20
+
+
 @dataclass(frozen=True, slots=True)
 class GenerationParams:
     """Sampling parameters shared by every engine.

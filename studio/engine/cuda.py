@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.engine.base import (
+    PENALTY_CONTEXT,
     CancelToken,
     ChatMessage,
     Chunk,
@@ -82,7 +83,6 @@ from studio.engine.cuda_support import (
     resolve_device,
     transformers_supports,
 )
-from studio.engine.mlx_support import PENALTY_CONTEXT
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 

@@ -10,9 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from studio.engine.base import GenerationParams
-from studio.engine.mlx_cache import common_prefix
-from studio.engine.mlx_support import PENALTY_CONTEXT
+from studio.engine.base import PENALTY_CONTEXT, GenerationParams
+from studio.engine.prompt_cache import common_prefix
 
 log = logging.getLogger("studio.engine")
 

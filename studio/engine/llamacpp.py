@@ -40,7 +40,7 @@ from studio.engine.llamacpp_files import (
     route_llama_logs,
     usable_cores,
 )
-from studio.engine.mlx_cache import common_prefix
+from studio.engine.prompt_cache import common_prefix
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
 
 log = logging.getLogger("studio.engine")

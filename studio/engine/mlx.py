@@ -5,7 +5,7 @@ long-lived :class:`~studio.engine.worker.SerialWorker`. ``stream_chat`` may be c
 thread: its generator receives :class:`Chunk` records from the worker through a queue.
 
 Across turns the engine keeps the KV cache and the token ids it holds; a new prompt reuses the
-longest common prefix and only the rest is prefilled (see :mod:`studio.engine.mlx_cache`).
+longest common prefix and only the rest is prefilled (see :mod:`studio.engine.prompt_cache`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from studio.engine.base import (
     ModelInfo,
     ModelLoadError,
 )
-from studio.engine.mlx_cache import PromptCache
 from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
+from studio.engine.prompt_cache import PromptCache
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger("studio.engine")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-# mlx-lm's default window for the repetition penalty.
-PENALTY_CONTEXT = 20
+from studio.engine.base import PENALTY_CONTEXT
 
 
 def mlx_supports(model_type: str) -> bool:

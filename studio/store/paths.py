@@ -1,7 +1,9 @@
-"""Where the library and the settings live (platformdirs), and how to point elsewhere.
+"""Every per-user path (platformdirs), and how to point elsewhere.
 
-The data folder is, in order: an explicit ``--data-dir``, ``$STUDIO_DATA_DIR``, then the per-user
-data directory. The config folder is ``$STUDIO_CONFIG_DIR`` or the per-user config directory.
+The data folder (the library, the artifacts' saved state) is, in order: an explicit ``--data-dir``,
+``$STUDIO_DATA_DIR``, then the per-user data directory. The config folder (settings, window state,
+added models) is ``$STUDIO_CONFIG_DIR`` or the per-user config directory. The log folder is
+``$STUDIO_LOG_DIR`` or the per-user log directory.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from pathlib import Path
 
 import platformdirs
 
-APP_NAME = "artifacts-studio"
+DIR_NAME = "artifacts-studio"  # the per-user folders' name
 ENV_DATA_DIR = "STUDIO_DATA_DIR"
 ENV_CONFIG_DIR = "STUDIO_CONFIG_DIR"
+ENV_LOG_DIR = "STUDIO_LOG_DIR"
 DB_NAME = "library.db"
 SETTINGS_NAME = "settings.json"
+WINDOW_STATE_NAME = "window.ini"
+ARTIFACT_STATE_NAME = "artifact-state"
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -29,7 +34,7 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_data_dir(DIR_NAME, appauthor=False))
 
 
 def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -39,7 +44,7 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_CONFIG_DIR)
     if env:
         return Path(env).expanduser()
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_config_dir(DIR_NAME, appauthor=False))
 
 
 def library_path(data: str | os.PathLike[str] | None = None) -> Path:
@@ -50,3 +55,21 @@ def library_path(data: str | os.PathLike[str] | None = None) -> Path:
 def settings_path(config: str | os.PathLike[str] | None = None) -> Path:
     """The settings JSON file in ``config_dir(config)``."""
     return config_dir(config) / SETTINGS_NAME
+
+
+def window_state_path(config: str | os.PathLike[str] | None = None) -> Path:
+    """The window geometry and splitter file (QSettings INI) in ``config_dir(config)``."""
+    return config_dir(config) / WINDOW_STATE_NAME
+
+
+def artifact_state_dir(data: str | os.PathLike[str] | None = None) -> Path:
+    """Where artifacts' localStorage and IndexedDB persist, in ``data_dir(data)``."""
+    return data_dir(data) / ARTIFACT_STATE_NAME
+
+
+def log_dir() -> Path:
+    """The log folder: ``$STUDIO_LOG_DIR`` or the per-user log directory."""
+    env = os.environ.get(ENV_LOG_DIR)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_log_dir(DIR_NAME, appauthor=False))

@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         profile: the sandboxed web profile the preview renders in.
         controller: runs the engine; None when no model was given (the chat says how to pick one).
         params: sampling parameters for every answer.
-        settings: where window geometry and splitter state are kept (default: settings_path()).
+        settings: where window geometry and splitter state are kept (default: :func:`studio.store.paths.window_state_path`).
         system_prompt: the system turn; default studio.core.prompts.system_prompt().
         native_dialogs: use the platform's file dialogs (False in tests and screenshots).
         library: the conversations store (None: nothing is kept, no sidebar).

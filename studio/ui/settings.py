@@ -8,22 +8,17 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
-log = logging.getLogger("studio.window")
+from studio.store.paths import window_state_path
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 860)
 DEFAULT_SPLIT = (560, 840)
 
 
-def settings_path() -> Path:
-    """The window-state file under the per-user config dir (honours XDG_CONFIG_HOME)."""
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("artifacts-studio", appauthor=False)) / "window.ini"
-
-
 def open_settings(path: Path | None = None) -> QSettings:
-    """An INI-format QSettings at ``path`` (default :func:`settings_path`)."""
-    return QSettings(str(path or settings_path()), QSettings.Format.IniFormat)
+    """An INI-format QSettings at ``path`` (default: :func:`studio.store.paths.window_state_path`)."""
+    return QSettings(str(path or window_state_path()), QSettings.Format.IniFormat)
 
 
 def _bytes(value: object) -> QByteArray | None:

@@ -60,13 +60,6 @@ _NO_WEBRTC_JS = """
 """
 
 
-def artifact_state_dir() -> Path:
-    """Where artifacts' localStorage and IndexedDB persist (per user; honours XDG_DATA_HOME)."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("artifacts-studio", appauthor=False)) / "artifact-state"
-
-
 def build_artifact_profile(
     server: ArtifactServer, parent: QObject | None = None, *, storage_path: Path | None = None
 ) -> QWebEngineProfile:

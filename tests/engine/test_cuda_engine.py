@@ -35,7 +35,7 @@ from studio.engine.cuda import CudaEngine
 from studio.engine.cuda_decode import Detokenizer, sample
 from studio.engine.cuda_support import cpu_has_bf16, oom_message
 from studio.engine.mlx import MLXEngine
-from studio.engine.mlx_cache import common_prefix
+from studio.engine.prompt_cache import common_prefix
 
 ASK: list[ChatMessage] = [{"role": "user", "content": "Make a snake game as one HTML file."}]
 GREEDY = GenerationParams(temperature=0.0, max_tokens=24)

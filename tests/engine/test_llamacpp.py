@@ -30,7 +30,7 @@ from studio.engine.base import (
     collect,
 )
 from studio.engine.llamacpp_files import INSTALL_HINT, resolve_gguf
-from studio.engine.mlx_cache import common_prefix
+from studio.engine.prompt_cache import common_prefix
 from studio.models.llamacpp_catalog import gguf_entries
 from studio.models.sysinfo import preferred_engine
 

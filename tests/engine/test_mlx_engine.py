@@ -10,7 +10,7 @@ import pytest
 
 from studio.engine.base import CancelToken, ChatMessage, Chunk, Engine, GenerationParams, collect
 from studio.engine.mlx import MLXEngine
-from studio.engine.mlx_cache import common_prefix
+from studio.engine.prompt_cache import common_prefix
 
 ASK: list[ChatMessage] = [{"role": "user", "content": "Make a snake game as one HTML file."}]
 GREEDY = GenerationParams(temperature=0.0, max_tokens=24)

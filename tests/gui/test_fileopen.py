@@ -151,8 +151,9 @@ def test_startup_failure_with_a_window_possible_is_shown_in_a_message_box(
     from PySide6.QtCore import QTimer
 
     from studio import startuplog
+    from studio.store import paths
 
-    monkeypatch.setenv(startuplog.LOG_DIR_ENV, str(tmp_path / "logs"))
+    monkeypatch.setenv(paths.ENV_LOG_DIR, str(tmp_path / "logs"))
     seen: list[str] = []
 
     def dismiss() -> None:

@@ -400,9 +400,9 @@ def test_window_geometry_and_splitter_are_remembered(qtbot, make_window, tmp_pat
 
 
 def test_default_settings_live_under_the_test_config_dir(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
-    from studio.ui.settings import settings_path
+    from studio.store.paths import window_state_path
 
-    assert str(settings_path()).startswith(os.environ["XDG_CONFIG_HOME"])
+    assert str(window_state_path()).startswith(os.environ["XDG_CONFIG_HOME"])
 
 
 # -- the application entry point ---------------------------------------------------------------

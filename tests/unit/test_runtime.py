@@ -20,7 +20,7 @@ from studio.core.runtime import (
     resolve_cdn_url,
     serve_cdn_path,
 )
-from studio.core.runtime.versions import parse_version, version_range
+from studio.core.runtime.versions import parse_version, version_in, version_range
 
 PACK = default_pack()
 needs_pack = pytest.mark.skipif(
@@ -49,7 +49,7 @@ def test_manifest_lists_the_promised_libraries_with_hashes() -> None:
         assert e["files"] and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in e["files"].values())
         assert e["main"] in e["files"]
         assert all(version_range(r.split()[0].lstrip("><=")) for r in e["honours"])
-        assert any(runtime.version_in(parse_version(e["version"]), r) for r in e["honours"]), (
+        assert any(version_in(parse_version(e["version"]), r) for r in e["honours"]), (
             "a pin honours itself"
         )
     for name in names:
@@ -372,7 +372,7 @@ def test_available_libraries_feed_the_system_prompt() -> None:
 
 
 def test_manifest_is_valid_json_with_no_unknown_hosts() -> None:
-    text = (Path(runtime.__file__).parents[2] / "resources" / "runtime" / "manifest.json").read_text()
+    text = (Path(runtime.__file__).parents[3] / "resources" / "runtime" / "manifest.json").read_text()
     manifest = json.loads(text)
     hosts = {p["host"] for e in manifest["packages"] for p in e.get("patterns", [])}
     assert hosts == {
@@ -386,7 +386,7 @@ def test_manifest_is_valid_json_with_no_unknown_hosts() -> None:
 
 
 def test_default_eval_prompts_cover_the_categories_and_name_pack_libraries() -> None:
-    path = Path(runtime.__file__).parents[2] / "resources" / "eval" / "prompts.json"
+    path = Path(runtime.__file__).parents[3] / "resources" / "eval" / "prompts.json"
     prompts = json.loads(path.read_text(encoding="utf-8"))["prompts"]
     assert len(prompts) == 20 and len({p["id"] for p in prompts}) == 20
     assert {"game", "simulation", "chart", "svg", "form", "3d"} <= {p["category"] for p in prompts}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from studio import startuplog
+from studio.store import paths
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "logs"
-    monkeypatch.setenv(startuplog.LOG_DIR_ENV, str(d))
+    monkeypatch.setenv(paths.ENV_LOG_DIR, str(d))
     monkeypatch.delenv(startuplog.FAIL_ENV, raising=False)
     return d
 
@@ -26,12 +27,12 @@ def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_log_dir_is_the_platformdirs_user_log_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import platformdirs
 
-    monkeypatch.delenv(startuplog.LOG_DIR_ENV, raising=False)
+    monkeypatch.delenv(paths.ENV_LOG_DIR, raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     expected = Path(platformdirs.user_log_dir("artifacts-studio", appauthor=False))
-    assert startuplog.log_dir() == expected
+    assert paths.log_dir() == expected
     if sys.platform.startswith("linux"):
-        assert startuplog.log_dir().is_relative_to(tmp_path / "state")
+        assert paths.log_dir().is_relative_to(tmp_path / "state")
 
 
 def test_a_failure_is_logged_with_its_traceback_and_shown_with_the_path(logdir: Path) -> None:
@@ -91,7 +92,7 @@ def test_the_hook_fails_only_at_its_stage(logdir: Path, monkeypatch: pytest.Monk
 def test_an_unwritable_log_dir_still_shows_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv(startuplog.LOG_DIR_ENV, str(blocker / "logs"))  # a folder under a file
+    monkeypatch.setenv(paths.ENV_LOG_DIR, str(blocker / "logs"))  # a folder under a file
     shown: list[str] = []
     rc = startuplog.run_guarded(lambda: 1 // 0, show=lambda m: shown.append(m) or "test")
     assert rc == startuplog.EXIT_STARTUP_FAILED
@@ -100,7 +101,7 @@ def test_an_unwritable_log_dir_still_shows_a_message(tmp_path: Path, monkeypatch
 
 def test_the_app_without_a_display_prints_the_message_not_a_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    env[startuplog.LOG_DIR_ENV] = str(tmp_path / "logs")
+    env[paths.ENV_LOG_DIR] = str(tmp_path / "logs")
     env[startuplog.FAIL_ENV] = "start"
     out = subprocess.run(
         [sys.executable, "-m", "studio"], env=env, capture_output=True, text=True, timeout=60, check=False

@@ -55,7 +55,7 @@ def test_flags_override_only_when_given() -> None:
 def test_data_dir_order_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(paths.ENV_DATA_DIR, raising=False)
     default = paths.data_dir()
-    assert default.name == paths.APP_NAME
+    assert default.name == paths.DIR_NAME
     monkeypatch.setenv(paths.ENV_DATA_DIR, str(tmp_path / "env"))
     assert paths.library_path() == tmp_path / "env" / "library.db"
     assert paths.data_dir(tmp_path / "flag") == tmp_path / "flag"

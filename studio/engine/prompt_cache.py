@@ -1,4 +1,5 @@
-"""Prompt-cache reuse across turns for the MLX engine (worker thread only).
+"""Prompt-cache reuse across turns (worker thread only): :func:`common_prefix`, shared by every local
+engine, and the MLX engine's :class:`PromptCache`.
 
 One KV cache is kept with the token ids it holds (the prompt and the answer generated after it).
 A new prompt is compared with those ids; the cache is trimmed to the longest common prefix and
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
