@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat * 2):
         cid = rng.choice(ids)
         t0 = time.perf_counter()
-        window.open_conversation(cid)
+        window.flow.open_conversation(cid)
         window.chat.flush()
         window.repaint()
         runs.append((time.perf_counter() - t0) * 1000)

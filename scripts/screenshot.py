@@ -112,11 +112,11 @@ def main() -> int:
 
     def second_done() -> None:
         shoot("screenshot-console.png")
-        window.show_version(window.conversation.path()[1].id)
+        window.turns.show_version(window.conversation.path()[1].id)
         QTimer.singleShot(1500, open_export)
 
     def open_export() -> None:
-        dialog = window.export_dialog()
+        dialog = window.exporter.export_dialog()
         QTimer.singleShot(
             800, lambda: (shoot("screenshot-export.png"), dialog and dialog.reject(), app.quit())
         )

@@ -28,6 +28,7 @@ from studio.cli.common import (
     params_from_args,
 )
 from studio.core.extract import extract
+from studio.core.extract.types import fence_for
 from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, fix_prompt, verdict_from
 from studio.core.prompts import default_prompt
 from studio.core.resources import resource_path
@@ -36,7 +37,6 @@ from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, Generati
 
 log = logging.getLogger("studio.eval")
 
-_FENCES = {"react": "jsx", "svg": "svg"}
 
 
 def default_prompts_path() -> Path:
@@ -185,7 +185,7 @@ def run_prompt(
         if loop.decide(verdict) != "auto":
             return row
         page = standalone_html(artifact)
-        prompt = fix_prompt(verdict, artifact.source, page, fence=_FENCES.get(artifact.kind, "html"))
+        prompt = fix_prompt(verdict, artifact.source, page, fence=fence_for(artifact.kind))
         messages += [{"role": "assistant", "content": text}, {"role": "user", "content": prompt}]
 
 

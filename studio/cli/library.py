@@ -20,7 +20,6 @@ from studio.cli.common import EXIT_BAD_INPUT, EXIT_OK, err
 from studio.core.attachments import Attachment
 from studio.core.export import export_html
 from studio.core.extract import extract
-from studio.core.extract.types import Artifact
 from studio.core.standalone import standalone_html
 from studio.store.db import StoreError
 from studio.store.library import Library
@@ -134,8 +133,7 @@ def version_files(conv: StoredConversation, version: ArtifactVersion) -> dict[st
 
 def version_html(version: ArtifactVersion) -> str:
     """The standalone page of a stored version (as the pane renders it)."""
-    art = Artifact(version.kind, version.title, version.source, True, False, ())  # type: ignore[arg-type]
-    return standalone_html(art)
+    return standalone_html(version.to_artifact())
 
 
 def export_main(args: argparse.Namespace) -> int:

@@ -12,29 +12,21 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from studio.engine.base import ChatMessage, Role
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
     from studio.core.attachments import Attachment
 
-log = logging.getLogger("studio.conversation")
+log = logging.getLogger(__name__)
 
-FALLBACK_SYSTEM_PROMPT = (
-    "You are a helpful coding assistant. When asked for something visual or interactive, answer "
-    "with one complete, self-contained HTML document in a single ```html code block."
-)
+Role = Literal["system", "user", "assistant"]
 
 
-def default_system_prompt() -> str:
-    """The app's system prompt (``studio.core.prompts``), or a short fallback when it is absent."""
-    try:
-        from studio.core.prompts import default_prompt
-    except ImportError:
-        log.debug("studio.core.prompts is missing; using the fallback system prompt")
-        return FALLBACK_SYSTEM_PROMPT
-    return default_prompt()
+class ChatMessage(TypedDict):
+    """One turn of a chat, as chat templates (and every engine) expect it."""
+
+    role: Role
+    content: str
 
 
 def _compose(text: str, attachments: Sequence[Attachment]) -> str:

@@ -11,17 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+from studio.core.conversation import ChatMessage
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
-Role = Literal["system", "user", "assistant"]
-
-
-class ChatMessage(TypedDict):
-    """One turn of a chat, as chat templates expect it."""
-
-    role: Role
-    content: str
 
 
 class EngineError(Exception):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from studio.core.attachments import Attachment
+from studio.core.extract.types import Artifact
 
 MessageState = Literal["done", "streaming", "interrupted"]
 Origin = Literal["model", "edit", "autofix", "restore"]
@@ -191,3 +192,7 @@ class ArtifactVersion:
     console: tuple[dict[str, Any], ...] = ()
     based_on: int | None = None
     created: float = 0.0
+
+    def to_artifact(self) -> Artifact:
+        """This version as a complete :class:`~studio.core.extract.types.Artifact`."""
+        return Artifact.whole(self.kind, self.title, self.source)

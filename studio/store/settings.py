@@ -144,3 +144,22 @@ def with_overrides(settings: Settings, **flags: Any) -> Settings:
     if unknown:
         raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
     return replace(settings, **{k: v for k, v in flags.items() if v is not None})
+
+
+@dataclass
+class SettingsState:
+    """The settings of a running window: as saved, where they are saved, and this session's flags.
+
+    Attributes:
+        saved: the settings as loaded (the Settings dialog and a model choice change and save them).
+        file: where they are saved (None: the per-user config folder).
+        overridden: settings given as command-line flags this session (they keep winning).
+    """
+
+    saved: Settings = field(default_factory=Settings)
+    file: Path | None = None
+    overridden: dict[str, Any] = field(default_factory=dict)
+
+    def effective(self) -> Settings:
+        """The saved settings with this session's flags applied."""
+        return with_overrides(self.saved, **self.overridden)

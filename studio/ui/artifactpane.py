@@ -279,9 +279,11 @@ class ArtifactPane(QWidget):
         return self._loading or self._pending is not None
 
     def copy_source(self) -> None:
-        """Copy the shown version's html to the clipboard."""
-        if self._front.render:
-            QGuiApplication.clipboard().setText(self._front.render.html)
+        """Copy the shown artifact's source to the clipboard, as Edit > Copy Source does (the page
+        itself when no source was given, e.g. an opened .html file)."""
+        render = self._front.render
+        if render is not None:
+            QGuiApplication.clipboard().setText(render.source if render.source is not None else render.html)
 
     def reset_state(self) -> bool:
         """Clear the shown artifact's stored state (its origin's storage), then run it again.
@@ -536,13 +538,6 @@ class ArtifactPane(QWidget):
         """The plain text of the Source tab (for tests and accessibility)."""
         self._refresh_source()
         return self.source_panel.text()
-
-    def shown_source(self) -> str | None:
-        """The artifact source of the version on screen (None when nothing is shown)."""
-        render = self._front.render
-        if render is None:
-            return None
-        return render.source if render.source is not None else render.html
 
     def set_versions(self, versions: list[tuple[int, str, str, str]], current: int | None) -> None:
         """Show the version strip and fill the Diff tab.

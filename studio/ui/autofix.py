@@ -1,4 +1,4 @@
-"""Self-check after every answer and the bounded auto-fix loop, in the window.
+"""Self-check after every answer and the bounded auto-fix loop.
 
 When an answer with an artifact ends, its final render is watched for a moment: console errors, a
 blank frame or a hang make it fail. A failing artifact shows a bar with "Fix it"; with the auto-fix
@@ -15,19 +15,22 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from studio.core.extract.types import fence_for
 from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, Verdict, fix_prompt, verdict_from
 from studio.web.checker import is_blank
 
 if TYPE_CHECKING:
+    from studio.core.session import ChatSession
     from studio.engine.base import Chunk
     from studio.store.settings import Settings
-    from studio.ui.mainwindow import MainWindow
+    from studio.ui.answerrunner import AnswerRunner
+    from studio.ui.artifactpane import ArtifactPane
+    from studio.ui.composer import Composer
 
-log = logging.getLogger("studio.autofix")
+log = logging.getLogger(__name__)
 
 SETTLE_MS = 800  # how long a final render runs before it is judged (late errors, timers)
 POLL_MS = 50
-_FENCES = {"react": "jsx", "svg": "svg"}
 
 
 def auto_fix_setting(settings: Settings) -> int:
@@ -36,33 +39,52 @@ def auto_fix_setting(settings: Settings) -> int:
 
 
 class AutoFixer(QObject):
-    """Checks each answer's artifact and runs the fix loop for a window.
+    """Checks each answer's artifact and runs the fix loop for a chat.
+
+    It hears every answer through the runner, whichever controller runs it (a model chosen later or
+    switched to included).
+
+    Args:
+        session: the chat (its versions, the version on screen, the turn being edited).
+        runner: whose ``answerFinished`` starts a check.
+        pane: where the artifact renders (its console, frame and hang signal; the bar goes under its header).
+        composer: what the user is typing is kept across a fix turn.
+        auto_fixes: how many fixes start without a click.
+        parent: the Qt parent.
 
     Signals:
         checked(object): the :class:`Verdict` of an answer's final render.
         fixStarted(int): a fix turn was sent (1 for the first in this loop, ...); auto or clicked.
         stopped(str): the loop ended without a pass ("stalled": a fix did not help; "limit").
+        sendRequested(str): send this fix prompt as the user's next turn (the window sends it at once).
     """
 
     checked = Signal(object)
     fixStarted = Signal(int)
     stopped = Signal(str)
+    sendRequested = Signal(str)
 
-    def __init__(self, window: MainWindow, auto_fixes: int = DEFAULT_AUTO_FIXES) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(
+        self,
+        session: ChatSession,
+        runner: AnswerRunner,
+        pane: ArtifactPane,
+        composer: Composer,
+        auto_fixes: int = DEFAULT_AUTO_FIXES,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.s, self.pane, self.composer = session, pane, composer
         self.loop = FixLoop(auto_fixes)
         self.last: Verdict | None = None
         self._pending: str | None = None  # the answer whose render is awaited
         self._hung = False
-        self._fix_prompts: set[str] = set()
         self._waited = 0
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self._poll)
         self._build_bar()
-        window.pane.hung.connect(self._on_hung)
-        if window.controller is not None:
-            window.controller.finished.connect(self._on_finished)
+        pane.hung.connect(self._on_hung)
+        runner.answerFinished.connect(self._on_finished)
 
     @property
     def auto_fixes(self) -> int:
@@ -89,7 +111,7 @@ class AutoFixer(QObject):
         row.addWidget(self.diff_button)
         row.addWidget(self.fix_button)
         self.bar.hide()
-        layout = self.w.pane.layout()
+        layout = self.pane.layout()
         if isinstance(layout, QBoxLayout):
             layout.insertWidget(1, self.bar)  # under the pane's header
 
@@ -100,11 +122,11 @@ class AutoFixer(QObject):
         self.bar.show()
 
     def _show_diff(self) -> None:
-        self.w.pane.tabs.setCurrentWidget(self.w.pane.diff_view)
+        self.pane.tabs.setCurrentWidget(self.pane.diff_view)
 
     # -- checking --------------------------------------------------------------------------
-    def _on_finished(self, msg_id: str, chunk: Chunk) -> None:
-        if chunk.finish_reason not in ("stop", "length") or self.w.versions.get(msg_id) is None:
+    def _on_finished(self, msg_id: str, chunk: Chunk, _end: object = None) -> None:
+        if chunk.finish_reason not in ("stop", "length") or self.s.versions.get(msg_id) is None:
             return
         if not self.is_fix_answer(msg_id):
             self.loop.reset()  # the user asked for something new
@@ -115,10 +137,8 @@ class AutoFixer(QObject):
         self._timer.start()
 
     def is_fix_answer(self, msg_id: str) -> bool:
-        """Whether the answer ``msg_id`` replies to a fix prompt of this loop."""
-        msg = self.w.conversation.get(msg_id)
-        parent = self.w.conversation.get(msg.parent_id) if msg.parent_id else None
-        return parent is not None and parent.content in self._fix_prompts
+        """Whether the answer ``msg_id`` replies to a fix prompt."""
+        return self.s.is_fix_answer(msg_id)
 
     def _on_hung(self) -> None:
         self._hung = True
@@ -127,7 +147,7 @@ class AutoFixer(QObject):
         if self._pending is None:
             self._timer.stop()
             return
-        if self.w.pane.is_rendering():
+        if self.pane.is_rendering():
             self._waited = 0
             return
         self._waited += POLL_MS
@@ -138,12 +158,12 @@ class AutoFixer(QObject):
         self._judge(msg_id)
 
     def _judge(self, msg_id: str) -> None:
-        version = self.w.versions.get(msg_id)
-        if version is None or self.w.pane.current_html() != version.html:
+        version = self.s.versions.get(msg_id)
+        if version is None or self.pane.current_html() != version.html:
             return  # something else is on screen now
-        entries = self.w.pane.console_entries()
+        entries = self.pane.console_entries()
         errors = [e for e in entries if e.get("level") == "error"]
-        blank = not errors and not self._hung and is_blank(self.w.pane.frame())
+        blank = not errors and not self._hung and is_blank(self.pane.frame())
         verdict = verdict_from(entries, blank=blank, hung=self._hung)
         self.last = verdict
         log.info("self-check of %s: %s", msg_id, verdict.summary())
@@ -181,20 +201,20 @@ class AutoFixer(QObject):
         Returns:
             False when there is nothing to fix or the window is busy.
         """
-        version = self.w.current_version()
-        if self.last is None or self.last.ok or version is None or self.w.busy:
+        version = self.s.current_version()
+        if self.last is None or self.last.ok or version is None or self.s.busy:
             return False
-        if getattr(self.w, "_editing", None) is not None:
+        if self.s.editing is not None:
             return False  # the user is editing a turn: a fix now would replace their edit
         art = version.artifact
-        prompt = fix_prompt(self.last, art.source, version.html, fence=_FENCES.get(art.kind, "html"))
-        self._fix_prompts.add(prompt)
+        prompt = fix_prompt(self.last, art.source, version.html, fence=fence_for(art.kind))
+        self.s.fix_prompts.add(prompt)
         self._show(f"Fixing: {self.last.summary()}…", offer_fix=False, diff=False)
         self.fixStarted.emit(len(self.loop.history))
-        draft = self.w.composer.text()  # sending clears the composer: keep what the user is typing
-        self.w.send(prompt)
+        draft = self.composer.text()  # sending clears the composer: keep what the user is typing
+        self.sendRequested.emit(prompt)
         if draft:
-            self.w.composer.set_text(draft)
+            self.composer.set_text(draft)
         return True
 
     def shutdown(self) -> None:

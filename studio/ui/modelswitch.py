@@ -1,8 +1,8 @@
-"""Changing the window's model while it runs: the welcome view, the picker, and swapping controllers.
+"""Changing the model while the app runs: the welcome view, the picker, and swapping controllers.
 
 Choosing a model makes the engine on a worker thread (an engine import can take seconds), gives it a
-new :class:`GenerationController` whose signals reach the window like the first one's did, loads the
-model there (async), and saves the choice once the model has loaded. The old controller is retired
+new :class:`GenerationController` that the :class:`~studio.ui.answerrunner.AnswerRunner` hears like
+the first one, loads the model there (async), and saves the choice once the model has loaded. The old controller is retired
 without blocking the GUI: an answer in flight is stopped first, a load in flight is let finish, and
 only then is its thread joined (by then joining waits only for ``engine.close()``).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMetaObject, QObject, QTimer, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QSplitter, QStackedWidget
+from PySide6.QtWidgets import QMessageBox, QStackedWidget, QWidget
 
 from studio.ui.downloaddialog import DownloadDialog
 from studio.ui.generation import GenerationController
@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 
     from studio.engine.base import Engine
     from studio.models.catalog import Entry
-    from studio.ui.mainwindow import MainWindow
+    from studio.store.settings import SettingsState
+    from studio.ui.answerrunner import AnswerRunner
+    from studio.ui.chatview import ChatView
     from studio.ui.modelpicker import ModelPicker
+    from studio.ui.statusbar import StudioStatusBar
 
-log = logging.getLogger("studio.ui.models")
+log = logging.getLogger(__name__)
 
 SAVED_KEYS = ("model", "engine", "base_url", "device")
 
@@ -41,23 +44,22 @@ def short_name(model: str) -> str:
     return Path(model).name or model
 
 
-def connect_controller(window: MainWindow, ctl: GenerationController) -> list[QMetaObject.Connection]:
-    """Connect a controller's signals to the window's handlers; returns the connections."""
-    return [
-        ctl.loading.connect(lambda path: window.status.set_model(f"Loading model {short_name(path)}…")),
-        ctl.loaded.connect(lambda info: window.status.set_model(window._model_name())),
-        ctl.loadFailed.connect(window._on_load_failed),
-        ctl.delta.connect(window._on_delta),
-        ctl.progress.connect(window._on_progress),
-        ctl.finished.connect(window._on_finished),
-    ]
+def model_label(ctl: GenerationController | None) -> str:
+    """The status bar's model text: "name (engine)"."""
+    if ctl is None:
+        return "No model"
+    info = ctl.engine.model
+    engine = ctl.engine.name
+    return f"{info.name} ({engine})" if info else f"No model loaded ({engine})"
 
 
-def save_choice(window: MainWindow, engine: str, model: str, options: dict[str, Any]) -> None:
-    """Save model, engine, base_url and device (never an API key) to the window's settings file."""
+def save_choice(
+    prefs: SettingsState, engine: str, model: str, options: dict[str, Any], status: StudioStatusBar
+) -> None:
+    """Save model, engine, base_url and device (never an API key) to the settings file."""
     from studio.store.settings import save_settings
 
-    current = window.app_settings
+    current = prefs.saved
     known = {f.name for f in dataclasses.fields(current)}
     values: dict[str, Any] = {
         "model": model,
@@ -67,40 +69,56 @@ def save_choice(window: MainWindow, engine: str, model: str, options: dict[str, 
     }
     new = dataclasses.replace(current, **{k: v for k, v in values.items() if k in known})
     try:
-        save_settings(new, window.settings_file)
+        save_settings(new, prefs.file)
     except OSError as e:
         log.error("could not save the model choice: %s", e)
-        window.status.set_note(f"The model choice could not be saved: {e}")
+        status.set_note(f"The model choice could not be saved: {e}")
         return
-    window.app_settings = new
+    prefs.saved = new
     for key in SAVED_KEYS:  # the choice made in the window wins over this session's flags
-        window.overridden.pop(key, None)
+        prefs.overridden.pop(key, None)
 
 
 class ModelSwitcher(QObject):
-    """The window's model: welcome view when there is none, picker, download, swap.
+    """The model: welcome view when there is none, picker, download, swap.
 
     Args:
-        window: the main window (its splitter goes into a stack with the welcome view).
+        runner: runs the answers; the switcher hands it each new controller.
+        prefs: the settings (a choice that loaded is saved there).
+        content: the chat and preview; :attr:`stack` shows it or the welcome view (place the stack).
+        chat, status: where failures and the model's name are shown.
+        native_dialogs: use the platform's file dialogs in the picker.
+        parent: the widget dialogs open over.
         engine_factory: ``(name, model, **options) -> Engine`` (default: the registry's create_engine).
         download_options: passed to download dialogs (endpoint, cache_dir, token).
 
     Signals:
         switched(object): a new controller's model has loaded (the controller).
         switchFailed(str): making the engine or loading the model failed (one line).
+        welcomeClosed(): the welcome view gave way to the chat.
     """
 
     switched = Signal(object)
     switchFailed = Signal(str)
+    welcomeClosed = Signal()
 
     def __init__(
         self,
-        window: MainWindow,
+        runner: AnswerRunner,
+        prefs: SettingsState,
+        content: QWidget,
+        *,
+        chat: ChatView,
+        status: StudioStatusBar,
+        parent: QWidget,
+        native_dialogs: bool = True,
         engine_factory: Callable[..., Engine] | None = None,
         download_options: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(window)
-        self.window = window
+        super().__init__(parent)
+        self.runner, self.prefs, self.content = runner, prefs, content
+        self.chat, self.status, self.parent_widget = chat, status, parent
+        self.native_dialogs = native_dialogs
         self.engine_factory = engine_factory
         self.download_options = dict(download_options or {})
         self.welcome: WelcomeView | None = None
@@ -116,18 +134,10 @@ class ModelSwitcher(QObject):
         self._closed = False
         self.stack = QStackedWidget()
         self.stack.setObjectName("modelStack")
-        splitter = window.splitter
-        holder = splitter.parentWidget()
-        if isinstance(holder, QSplitter):
-            holder.replaceWidget(holder.indexOf(splitter), self.stack)
-        else:
-            window.takeCentralWidget()
-            window.setCentralWidget(self.stack)
-        self.stack.addWidget(splitter)
-        # Showing content (an opened .html file, a stored chat) leaves the welcome view.
-        window.pane.rendered.connect(self._leave_welcome)
-        if window.sidebar is not None:
-            window.sidebar.conversationSelected.connect(self._leave_welcome)
+        self.stack.addWidget(content)
+        runner.modelLoading.connect(lambda path: status.set_model(f"Loading model {short_name(path)}…"))
+        runner.modelLoaded.connect(lambda info: status.set_model(model_label(runner.controller)))
+        runner.modelLoadFailed.connect(self._show_load_failed)
 
     # -- the welcome view ----------------------------------------------------------------
 
@@ -158,13 +168,15 @@ class ModelSwitcher(QObject):
         if self.welcome is not None:
             self.welcome.set_recommendation(None, None)
 
-    def _leave_welcome(self, *_: object) -> None:
+    @Slot()
+    def leave_welcome(self, *_: object) -> None:
+        """Content is shown (an opened .html file, a stored chat): leave the welcome view."""
         if self.welcome_shown:
             self.hide_welcome()
 
     def hide_welcome(self) -> None:
-        self.stack.setCurrentWidget(self.window.splitter)
-        self.window.composer.focus_input()
+        self.stack.setCurrentWidget(self.content)
+        self.welcomeClosed.emit()
 
     # -- choosing ------------------------------------------------------------------------
 
@@ -179,10 +191,10 @@ class ModelSwitcher(QObject):
             self.picker.deleteLater()  # a closed picker with nothing left running
         self.picker = ModelPicker(
             tab=tab,
-            base_url=getattr(self.window.app_settings, "base_url", None),
+            base_url=getattr(self.prefs.saved, "base_url", None),
             download_options=self.download_options,
-            native_dialogs=self.window.native_dialogs,
-            parent=self.window,
+            native_dialogs=self.native_dialogs,
+            parent=self.parent_widget,
         )
         self.picker.chosen.connect(self.choose)
         self.picker.open()
@@ -197,7 +209,7 @@ class ModelSwitcher(QObject):
             if path:
                 self.choose(entry.engine, path, {"catalog_id": entry.id})
                 return
-            dialog = DownloadDialog(entry=entry, options=self.download_options, parent=self.window)
+            dialog = DownloadDialog(entry=entry, options=self.download_options, parent=self.parent_widget)
             dialog.downloaded.connect(lambda p: self.choose(entry.engine, p, {"catalog_id": entry.id}))
             self.download_dialog = dialog
             dialog.open()
@@ -222,7 +234,7 @@ class ModelSwitcher(QObject):
         if not warning:
             self.switch(engine, model, options)
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "This model may not fit", warning, parent=self.window)
+        box = QMessageBox(QMessageBox.Icon.Warning, "This model may not fit", warning, parent=self.parent_widget)
         load = box.addButton("Load anyway", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
 
@@ -241,11 +253,11 @@ class ModelSwitcher(QObject):
             return
         options = dict(options or {})
         self.pending = (engine, model, options)
-        old = self.window.controller
-        self.window.controller = None
+        old = self.runner.controller
+        self.runner.set_controller(None)
         if old is not None:
             self.retire(old)
-        self.window.status.set_model(f"Loading model {short_name(model)}…")
+        self.status.set_model(f"Loading model {short_name(model)}…")
         if self.welcome is not None:
             self.welcome.show_error(None)
         choice = self.pending
@@ -276,15 +288,15 @@ class ModelSwitcher(QObject):
             _close_quietly(engine)
             return
         ctl = GenerationController(engine)
-        self.window.controller = ctl
         self.attach(ctl)
+        self.runner.set_controller(ctl)
         ctl.load(choice[1])
 
     @Slot(object)
     def _on_make_failed(self, exc: BaseException) -> None:
         self._failed(one_line(exc))
-        self.window.chat.show_notice(f"The model could not be loaded: {one_line(exc)}", "error")
-        self.window.status.set_model("Model not loaded")
+        self.chat.show_notice(f"The model could not be loaded: {one_line(exc)}", "error")
+        self.status.set_model("Model not loaded")
 
     def _failed(self, message: str) -> None:
         self.pending = None
@@ -293,28 +305,33 @@ class ModelSwitcher(QObject):
 
     # -- controllers ---------------------------------------------------------------------
 
+    @Slot(str)
+    def _show_load_failed(self, message: str) -> None:
+        self.status.set_model("Model not loaded")
+        self.chat.show_notice(f"The model could not be loaded: {message}", "error")
+
     def attach(self, ctl: GenerationController) -> None:
-        """Connect a controller to the window (and to this switcher's load handlers)."""
-        conns = connect_controller(self.window, ctl)
+        """Connect a controller to the runner (and to this switcher's load handlers)."""
+        conns = self.runner.connect_controller(ctl)
         conns.append(ctl.loaded.connect(lambda info: self._on_loaded(ctl)))
         conns.append(ctl.loadFailed.connect(lambda message: self._on_load_failed(ctl, message)))
         self._conns[id(ctl)] = conns
 
     def _on_loaded(self, ctl: GenerationController) -> None:
-        if ctl is not self.window.controller:
+        if ctl is not self.runner.controller:
             return
         if self.pending is not None:
             engine, model, options = self.pending
-            save_choice(self.window, engine, model, options)
+            save_choice(self.prefs, engine, model, options, self.status)
             self.pending = None
         if self.welcome_shown:
             self.hide_welcome()
         self.switched.emit(ctl)
 
     def _on_load_failed(self, ctl: GenerationController, message: str) -> None:
-        if ctl is not self.window.controller:
+        if ctl is not self.runner.controller:
             return
-        self.window.controller = None
+        self.runner.set_controller(None)
         self.retire(ctl)
         self._failed(message)
 
@@ -381,4 +398,4 @@ def _close_quietly(engine: Engine) -> None:
         log.exception("closing an unused engine failed")
 
 
-__all__ = ["ModelSwitcher", "connect_controller", "save_choice", "short_name"]
+__all__ = ["ModelSwitcher", "model_label", "save_choice", "short_name"]

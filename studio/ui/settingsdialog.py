@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.store.settings import Settings, save_settings, with_overrides
+from studio.store.settings import Settings, SettingsState, save_settings
 
 if TYPE_CHECKING:
-    from studio.ui.mainwindow import MainWindow
+    from studio.engine.base import GenerationParams
 
-log = logging.getLogger("studio.ui.settings")
+log = logging.getLogger(__name__)
 
 
 def engine_names() -> list[str]:
@@ -150,22 +150,19 @@ class SettingsDialog(QDialog):
         super().accept()
 
 
-def open_settings_dialog(window: MainWindow) -> SettingsDialog:
-    """Open the dialog over a window (window-modal); saving applies to it at once."""
-    dialog = SettingsDialog(
-        window.app_settings, window.settings_file, overridden=frozenset(window.overridden), parent=window
-    )
-    dialog.saved.connect(window.apply_settings)
+def open_settings_dialog(prefs: SettingsState, parent: QWidget) -> SettingsDialog:
+    """Open the dialog over ``parent`` (window-modal); ``saved`` tells who applies the new settings."""
+    dialog = SettingsDialog(prefs.saved, prefs.file, overridden=frozenset(prefs.overridden), parent=parent)
     dialog.open()
     return dialog
 
 
-def apply_settings(window: MainWindow, saved: Settings) -> None:
-    """Use saved settings for a window's next answers (its command-line flags still win)."""
-    from studio.core.conversation import default_system_prompt
+def apply_settings(prefs: SettingsState, saved: Settings, params: GenerationParams) -> tuple[GenerationParams, str]:
+    """Keep ``saved`` in ``prefs``; returns the next answers' parameters and system prompt (flags win)."""
+    from studio.core.prompts import default_prompt
 
-    window.app_settings = saved
-    eff = with_overrides(saved, **window.overridden)
-    window.params = replace(window.params, temperature=eff.temperature, max_tokens=eff.max_tokens)
-    window.system_prompt = eff.system_prompt or default_system_prompt()
-    window.status.set_note("Settings saved (model and engine apply at the next start)")
+    prefs.saved = saved
+    eff = prefs.effective()
+    return replace(params, temperature=eff.temperature, max_tokens=eff.max_tokens), (
+        eff.system_prompt or default_prompt()
+    )

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from studio.core.extract.types import fence_for
 from studio.store.library import Library
 from studio.store.records import ArtifactVersion, StoredConversation
 from studio.store.writer import AnswerRecorder, LibraryWriter
@@ -26,13 +27,12 @@ ORIGIN_PHRASE = {
     "autofix": "fixed automatically after errors",
     "model": "an earlier version the user went back to",
 }
-FENCE = {"html": "html", "svg": "svg", "react": "jsx"}
 
 
 def context_preamble(version: ArtifactVersion) -> str:
     """The text put before the next user turn so the model edits what the user has now."""
     phrase = ORIGIN_PHRASE.get(version.origin, version.origin)
-    fence = FENCE.get(version.kind, "html")
+    fence = fence_for(version.kind)
     return f"The current version of the artifact ({phrase}):\n```{fence}\n{version.source}\n```\n\n"
 
 

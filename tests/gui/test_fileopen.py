@@ -129,7 +129,7 @@ def test_install_opens_command_line_paths_after_the_event_loop_starts(
 
 
 def test_help_about_shows_name_version_and_icon(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    assert window.act_about.text().replace("&", "") == "About Artifacts Studio"
+    assert window.menu_actions.about.text().replace("&", "") == "About Artifacts Studio"
     box = window.show_about()
     try:
         assert box.isVisible()

@@ -345,9 +345,9 @@ def test_settings_dialog_round_trip_and_flags_still_win(qtbot, make_lwin, tmp_pa
     )
     assert t.w.autofix.auto_fixes == 3
     assert saved.extra == {"future_key": 1}
-    assert t.w.params.temperature == 0.7
-    assert t.w.params.max_tokens == 77  # the command-line flag of this session
-    assert t.w.system_prompt == "Be brief."
+    assert t.w.turns.params.temperature == 0.7
+    assert t.w.turns.params.max_tokens == 77  # the command-line flag of this session
+    assert t.w.turns.system_prompt == "Be brief."
     again = SettingsDialog(saved, path)
     assert again.value() == saved
     again.deleteLater()
@@ -357,12 +357,12 @@ def test_regenerate_asks_the_same_question_without_the_replaced_version_as_conte
     t = make_lwin([page("One"), page("Two"), page("Three")])
     t.send(qtbot, "a page")
     with qtbot.waitSignal(t.w.controller.finished, timeout=30000):
-        t.w.regenerate()
+        t.w.turns.regenerate()
     assert t.engine.requests[1] == t.engine.requests[0]
     # Going back to v1 (made by an answer on another branch) is not sent either.
     t.w.flow.show_version_number(1)
     with qtbot.waitSignal(t.w.controller.finished, timeout=30000):
-        t.w.regenerate()
+        t.w.turns.regenerate()
     assert t.engine.requests[2] == t.engine.requests[0]
 
 
@@ -421,7 +421,7 @@ window, profile = build_window(
 )
 window.show()
 window.send("make a long page", [])
-QTimer(window, interval=50, timeout=lambda: print("CHARS", len("".join(window._answer_text)), flush=True)).start()
+QTimer(window, interval=50, timeout=lambda: print("CHARS", len(window.session.answer_text()), flush=True)).start()
 app.exec()
 """
 

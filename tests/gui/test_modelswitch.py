@@ -74,7 +74,7 @@ def test_choosing_a_model_swaps_in_a_controller_and_the_gui_keeps_ticking(
     assert not win.models.welcome_shown and win.composer.isVisible()
     saved = json.loads((tmp_path / "settings.json").read_text())
     assert (saved["model"], saved["engine"], saved["device"]) == ("/models/demo-model", "scripted", "cpu")
-    assert win.app_settings.model == "/models/demo-model"
+    assert win.prefs.saved.model == "/models/demo-model"
     with qtbot.waitSignal(ctl.finished, timeout=10_000):
         win.send("hi", [])
     assert win.conversation.path()[-1].content == "Hello from the new model."
@@ -87,14 +87,14 @@ def test_switching_while_answering_stops_the_answer_and_retires_the_old_engine(q
     assert old is not None and not win.models.welcome_shown
     with qtbot.waitSignal(old.loaded, timeout=5000):
         old.load("/models/old")
-    win.params = GenerationParams(max_tokens=100_000)
+    win.turns.params = GenerationParams(max_tokens=100_000)
     win.send("long answer please", [])
     qtbot.waitUntil(lambda: len(win.chat.plain_text()) > 20, timeout=5000)
     factory, _ = scripted()
     win.models.engine_factory = factory
     ticker = Ticker()
     with qtbot.waitSignal(win.models.switched, timeout=10_000):
-        win.set_controller("scripted", "/models/new", {})
+        win.models.switch("scripted", "/models/new", {})
     qtbot.waitUntil(lambda: not old.worker_thread.isRunning(), timeout=5000)
     worst = ticker.stop()
     assert win.conversation.path()[-1].finish_reason == "cancelled" and not win.busy
@@ -145,8 +145,8 @@ def test_a_catalog_model_that_will_not_fit_asks_before_loading(qtbot, model_wind
 
 def test_model_menu_opens_the_picker_with_ctrl_m(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
     win = model_window()
-    assert win.act_model.shortcut() == QKeySequence("Ctrl+M")
-    picker = win.choose_model()
+    assert win.menu_actions.model.shortcut() == QKeySequence("Ctrl+M")
+    picker = win.models.open_picker()
     qtbot.waitUntil(lambda: picker.info is not None, timeout=20_000)
     assert picker.isVisible() and picker.windowModality() != 0
     picker.reject()

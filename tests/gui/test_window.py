@@ -133,8 +133,8 @@ def test_answer_renders_mid_stream_and_at_the_end_without_taking_focus(qtbot, ma
     assert "Why" in run_js(qtbot, page, clicked)
     # The conversation holds the whole answer; version 1 of the conversation's artifact.
     assert win.conversation.path()[-1].content == answer
-    assert win.versions.get(win.conversation.path()[-1].id).number == 1
-    assert win.pane.current_html() == win.current_version().html
+    assert win.session.versions.get(win.conversation.path()[-1].id).number == 1
+    assert win.pane.current_html() == win.session.current_version().html
     assert "tok/s" in win.status.stats_label.text()
     assert "generated tokens" in win.status.stats_label.text()
     assert not win.busy
@@ -169,7 +169,7 @@ def test_refusal_renders_nothing(qtbot, make_window) -> None:  # type: ignore[no
     qtbot.wait(200)
     assert t.renders() == []
     assert t.w.pane.current_html() is None
-    assert len(t.w.versions) == 0
+    assert len(t.w.session.versions) == 0
     assert t.w.conversation.path()[-1].finish_reason == "stop"
 
 
@@ -219,8 +219,8 @@ def test_regenerate_streams_a_new_branch_and_version(qtbot, make_window) -> None
     assert new.content == second
     # The engine was asked the same question again (the old answer is not in the prompt).
     assert t.engine.requests[1] == t.engine.requests[0]
-    assert t.w.versions.get(old.id).number == 1
-    assert t.w.versions.get(new.id).number == 2
+    assert t.w.session.versions.get(old.id).number == 1
+    assert t.w.session.versions.get(new.id).number == 2
     qtbot.waitUntil(lambda: len(t.renders(final=True)) >= 2, timeout=15000)
     assert run_js(qtbot, shown_page(qtbot, t.w), "return document.title") == "Tic Tac Toe with a Twist"
     # Clicking the first answer's card shows version 1 again.
@@ -369,7 +369,7 @@ def test_copy_source_puts_the_artifact_on_the_clipboard(qtbot, make_window) -> N
     QGuiApplication.clipboard().clear()
     qtbot.keyClick(t.w, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     copied = QGuiApplication.clipboard().text()
-    assert copied == t.w.current_version().artifact.source
+    assert copied == t.w.session.current_version().artifact.source
     assert "<title>Random Joke Generator</title>" in copied
 
 
@@ -433,7 +433,7 @@ def test_new_chat_while_streaming_stops_the_answer_and_starts_clean(qtbot, make_
     t.send(qtbot, "long", wait=False)
     qtbot.waitUntil(lambda: "xxxx" in t.w.chat.plain_text(), timeout=5000)
     with qtbot.waitSignal(t.w.controller.finished, timeout=3000):
-        t.w.act_new.trigger()
+        t.w.menu_actions.new.trigger()
     assert t.events[-1] == ("finished", "cancelled")
     assert len(t.w.conversation) == 0
     assert "xxxx" not in t.w.chat.plain_text()

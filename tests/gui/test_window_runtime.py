@@ -50,7 +50,7 @@ def test_cdn_chart_answer_renders_with_no_network_and_exports_offline(qtbot, mak
     assert blocked == []
     assert not t.w.pane.network_toggle.isChecked()
     out = tmp_path / "chart.html"
-    assert t.w.export_to(str(out))
+    assert t.w.exporter.export_to(str(out))
     text = out.read_text(encoding="utf-8")
     assert 'src="https://cdn.jsdelivr.net' not in text
     assert "data:text/javascript" in text
@@ -70,7 +70,7 @@ def test_react_corpus_answers_render_or_name_the_missing_module(
     t = make_window([corpus_answer(case)], chunk_chars=256)
     t.send(qtbot, "react")
     qtbot.waitUntil(lambda: bool(t.renders(final=True)), timeout=15000)
-    assert t.w.current_version().artifact.kind == "react"
+    assert t.w.session.current_version().artifact.kind == "react"
     qtbot.waitUntil(lambda: any(e["level"] == "error" for e in t.w.pane.console_entries()), timeout=10000)
     qtbot.wait(300)
     errors = [e["message"] for e in t.w.pane.console_entries() if e["level"] == "error"]
@@ -82,7 +82,7 @@ def test_react_corpus_answers_render_or_name_the_missing_module(
 
 
 def test_the_system_prompt_names_the_offline_libraries(qtbot, make_window) -> None:
-    from studio.core.conversation import default_system_prompt
+    from studio.core.prompts import default_prompt as default_system_prompt
 
     text = default_system_prompt()
     assert "Chart.js 4.4.1" in text and "three.js" in text

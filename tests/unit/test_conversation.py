@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.core.conversation import Conversation, default_system_prompt
+from studio.core.conversation import Conversation
+from studio.core.prompts import default_prompt as default_system_prompt
 
 
 def _turn(conv: Conversation, question: str, answer: str) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from studio.core.extract import Artifact, Block, extract
-from studio.ui.livepreview import ArtifactVersions, LivePreview, safe_checkpoint
+from studio.core.livepreview import ArtifactVersions, LivePreview, safe_checkpoint
 from tests.gui.scripted import CORPUS, corpus_answer
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no answer corpus at {CORPUS}")

@@ -8,6 +8,15 @@ from typing import Literal
 ArtifactKind = Literal["html", "svg", "react"]
 
 
+# The fence language an artifact kind is written back in (context turns, fix prompts).
+FENCE_LANG = {"html": "html", "svg": "svg", "react": "jsx"}
+
+
+def fence_for(kind: str) -> str:
+    """The code-fence language for an artifact ``kind`` (html for anything unknown)."""
+    return FENCE_LANG.get(kind, "html")
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One code block of the answer, fenced or recovered from unfenced text.
@@ -55,6 +64,11 @@ class Artifact:
     complete: bool
     truncated: bool
     blocks: tuple[Block, ...]
+
+    @classmethod
+    def whole(cls, kind: str, title: str, source: str) -> Artifact:
+        """A complete artifact from its source alone (a stored version, an edit)."""
+        return cls(kind, title, source, True, False, ())  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
         return {

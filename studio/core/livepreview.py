@@ -5,7 +5,7 @@ extraction's revision changes and the page is at a safe checkpoint (the html end
 tag, no <script>/<style>/comment left open, every css/js block closed) it asks for a render, at
 most every ``interval`` seconds. The last checkpoint that was throttled is kept and rendered on a
 later batch. Versions of the conversation's artifact are counted in :class:`ArtifactVersions`.
-No Qt here: the window calls these objects and does the rendering.
+No Qt here: :class:`studio.ui.answerrunner.AnswerRunner` calls these objects and renders.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported on first use: the window shows sooner
     from studio.core.extract import Artifact, Extraction
 
-log = logging.getLogger("studio.preview")
+log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL_S = 0.3
 _OPEN = {tag: re.compile(rf"<{tag}\b", re.IGNORECASE) for tag in ("script", "style")}
@@ -115,6 +115,10 @@ class ArtifactVersions:
         version = Version(msg_id, self.number_for(msg_id), extraction, standalone_html(extraction.artifact))
         self._by_msg[msg_id] = version
         return version
+
+    def put(self, version: Version) -> None:
+        """Keep a version made elsewhere (a stored one, with the store's number)."""
+        self._by_msg[version.msg_id] = version
 
     def clear(self) -> None:
         self._by_msg.clear()
