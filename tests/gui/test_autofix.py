@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from studio.engine.base import GenerationParams
 from tests.gui.test_window import make_window  # noqa: F401  (fixture)
 
 SETTLE_WAIT = 1200  # ms: long enough for a further (wrong) automatic fix to have started
@@ -43,13 +44,13 @@ def test_errors_in_fix_turn_out_new_version(qtbot, make_window) -> None:
     assert "Auto-fix: The artifact you wrote does not work yet." in t.w.chat.plain_text()
     assert "Here is the current source" not in t.w.chat.plain_text()
     # The fix answer became the version on screen; the pane says it was fixed.
-    assert t.w.current_version().html.count("missingFunction") == 0
+    assert t.w.session.current_version().html.count("missingFunction") == 0
     assert t.w.pane.console_entries() == [] or not any(
         e["level"] == "error" for e in t.w.pane.console_entries()
     )
     assert fixer.bar.isVisible() and fixer.label.text().startswith("Fixed (2 → 0")
     assert (
-        len({t.w.versions.get(m.id).number for m in t.w.conversation.path() if t.w.versions.get(m.id)}) == 2
+        len({t.w.session.versions.get(m.id).number for m in t.w.conversation.path() if t.w.session.versions.get(m.id)}) == 2
     )
 
 
@@ -108,3 +109,36 @@ def test_a_blank_page_fails_the_check(qtbot, make_window) -> None:
     assert verdicts[0].blank and not verdicts[0].errors
     assert "The page showed nothing" in t.engine.requests[1][-1]["content"]
     assert verdicts[1].ok
+
+
+def test_auto_fix_runs_for_a_model_chosen_on_the_welcome_view_and_after_a_switch(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    """Regression: auto-fix heard only the controller the window started with, so with a model chosen
+    on the welcome view (every first run) or switched to later, self-check and auto-fix never ran."""
+    from tests.gui.scripted import ScriptedEngine
+
+    engines: list[ScriptedEngine] = []
+
+    def factory(name: str, model: str | None = None, **options: object) -> ScriptedEngine:
+        engines.append(ScriptedEngine([answer(1), answer(0)], chunk_chars=64))
+        return engines[-1]
+
+    win = model_window(factory=factory)
+    assert win.controller is None and win.models.welcome_shown
+    verdicts: list = []
+    win.autofix.checked.connect(verdicts.append)
+    win.turns.params = GenerationParams(max_tokens=100_000)
+    # What the welcome view's "Download and start" and the picker end in, once the model is found.
+    with qtbot.waitSignal(win.models.switched, timeout=10_000):
+        win.models.choose("scripted", "/models/first", {})
+    assert not win.models.welcome_shown
+    win.send("make a widget", [])
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20_000)
+    assert [v.problems for v in verdicts] == [1, 0]
+    assert len(engines[0].requests) == 2  # the fix turn went to the chosen model
+    with qtbot.waitSignal(win.models.switched, timeout=10_000):
+        win.models.switch("scripted", "/models/second", {})
+    qtbot.waitUntil(lambda: not win.busy, timeout=5_000)
+    win.send("make another widget", [])
+    qtbot.waitUntil(lambda: len(verdicts) >= 4, timeout=20_000)
+    assert [v.problems for v in verdicts] == [1, 0, 1, 0]
+    assert len(engines[1].requests) == 2  # and to the model switched to
