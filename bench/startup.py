@@ -61,7 +61,7 @@ def measure_startup(runs: int, platform: str) -> list[tuple[str, float, float, f
         "studio.cli.main gui -> window shown": [
             py,
             "-c",
-            "import sys; from studio.cli import main; sys.exit(main([\"gui\"]))",
+            'import sys; from studio.cli import main; sys.exit(main(["gui"]))',
         ],
     }
     if (REPO / "studio" / "cli.py").exists():

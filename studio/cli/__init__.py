@@ -26,7 +26,10 @@ def _add_gui_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     gui.add_argument("--model", default=None, help="model folder or Hugging Face repo id to load")
     add_engine_options(gui)
     gui.add_argument(
-        "files", nargs="*", metavar="FILE", help="open these: .html in the preview, others attached to a new chat"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="open these: .html in the preview, others attached to a new chat",
     )
     return gui
 

@@ -38,7 +38,6 @@ from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, Generati
 log = logging.getLogger("studio.eval")
 
 
-
 def default_prompts_path() -> Path:
     """The shipped prompt set (resources/eval/prompts.json)."""
     return resource_path("eval", "prompts.json")

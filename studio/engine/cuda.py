@@ -89,7 +89,6 @@ from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 log = logging.getLogger("studio.engine")
 
 
-
 class CudaEngine(ThreadedEngine):
     """The :class:`~studio.engine.base.Engine` for PyTorch + transformers.
 

@@ -35,7 +35,6 @@ from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 log = logging.getLogger("studio.engine")
 
 
-
 class _Cancelled(Exception):
     """Raised from the prefill progress callback to abort a long prompt."""
 

@@ -253,9 +253,7 @@ def fit(entry: Entry, memory: Memory) -> Fit:
     return "too large"
 
 
-def recommend(
-    engine: str, memory: Memory, *, apache_only: bool = False, gpu: bool | None = None
-) -> Entry:
+def recommend(engine: str, memory: Memory, *, apache_only: bool = False, gpu: bool | None = None) -> Entry:
     """The largest comfortable entry for ``engine``: the biggest size with a comfortable form, its
     default quantization when that is comfortable. When nothing is comfortable, the smallest entry
     (the 0.5B default). ``apache_only`` leaves out the 3B (Qwen Research License).

@@ -63,7 +63,7 @@ def available_engines() -> list[str]:
 
 
 def _model_format(model: str | None) -> str | None:
-    """"gguf" or "safetensors" for a local model path; None when it cannot be told."""
+    """ "gguf" or "safetensors" for a local model path; None when it cannot be told."""
     if not model:
         return None
     path = Path(model).expanduser()

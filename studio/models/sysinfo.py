@@ -184,4 +184,12 @@ def preferred_engine(
     return "mlx" if "mlx" in available or not available else sorted(available)[0]
 
 
-__all__ = ["Memory", "gpu_memory", "has_cuda", "has_metal", "llama_cpp_installed", "memory", "preferred_engine"]
+__all__ = [
+    "Memory",
+    "gpu_memory",
+    "has_cuda",
+    "has_metal",
+    "llama_cpp_installed",
+    "memory",
+    "preferred_engine",
+]

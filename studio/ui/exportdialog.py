@@ -62,7 +62,13 @@ class ArtifactExport(QObject):
         self, session: ChatSession, chat: ChatView, status: StudioStatusBar, parent: QWidget, native: bool
     ) -> None:
         super().__init__(parent)
-        self.s, self.chat, self.status, self.parent_widget, self.native = session, chat, status, parent, native
+        self.s, self.chat, self.status, self.parent_widget, self.native = (
+            session,
+            chat,
+            status,
+            parent,
+            native,
+        )
 
     def _version(self, what: str) -> Version | None:
         version = self.s.current_version()

@@ -234,7 +234,9 @@ class ModelSwitcher(QObject):
         if not warning:
             self.switch(engine, model, options)
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "This model may not fit", warning, parent=self.parent_widget)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "This model may not fit", warning, parent=self.parent_widget
+        )
         load = box.addButton("Load anyway", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
 

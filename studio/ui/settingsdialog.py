@@ -157,7 +157,9 @@ def open_settings_dialog(prefs: SettingsState, parent: QWidget) -> SettingsDialo
     return dialog
 
 
-def apply_settings(prefs: SettingsState, saved: Settings, params: GenerationParams) -> tuple[GenerationParams, str]:
+def apply_settings(
+    prefs: SettingsState, saved: Settings, params: GenerationParams
+) -> tuple[GenerationParams, str]:
     """Keep ``saved`` in ``prefs``; returns the next answers' parameters and system prompt (flags win)."""
     from studio.core.prompts import default_prompt
 

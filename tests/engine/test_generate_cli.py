@@ -11,13 +11,26 @@ from pathlib import Path
 def generate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "studio", "generate", *args],
-        capture_output=True, text=True, encoding="utf-8", timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        cwd=cwd,
     )
 
 
 def test_streams_real_tokens_and_prints_figures(tiny_model_path: Path, tmp_path: Path) -> None:
-    res = generate("--model", str(tiny_model_path), "--prompt", "make a snake game",
-                   "--max-tokens", "12", "--seed", "7", cwd=tmp_path)
+    res = generate(
+        "--model",
+        str(tiny_model_path),
+        "--prompt",
+        "make a snake game",
+        "--max-tokens",
+        "12",
+        "--seed",
+        "7",
+        cwd=tmp_path,
+    )
     # random weights write no artifact: exit 3 with one reason line, after the text and the figures
     assert res.returncode == 3, res.stderr
     assert res.stdout.strip(), "no streamed text on stdout"
@@ -29,8 +42,21 @@ def test_streams_real_tokens_and_prints_figures(tiny_model_path: Path, tmp_path:
 def test_json_two_turns_reuse_the_prompt_cache(tiny_model_path: Path, tmp_path: Path) -> None:
     data = tmp_path / "rows.csv"
     data.write_text("x,y\n1,2\n3,4\n")
-    res = generate("--model", str(tiny_model_path), "--prompt", "chart this", "--prompt", "make it red",
-                   "--attach", str(data), "--max-tokens", "8", "--temperature", "0", "--json")
+    res = generate(
+        "--model",
+        str(tiny_model_path),
+        "--prompt",
+        "chart this",
+        "--prompt",
+        "make it red",
+        "--attach",
+        str(data),
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "--json",
+    )
     assert res.returncode == 3, res.stderr
     out = json.loads(res.stdout)
     t1, t2 = out["turns"]
@@ -44,8 +70,19 @@ def test_json_two_turns_reuse_the_prompt_cache(tiny_model_path: Path, tmp_path: 
 
 
 def test_same_seed_same_text(tiny_model_path: Path) -> None:
-    args = ("--model", str(tiny_model_path), "--prompt", "hello", "--max-tokens", "10",
-            "--temperature", "0.9", "--seed", "3", "--json")
+    args = (
+        "--model",
+        str(tiny_model_path),
+        "--prompt",
+        "hello",
+        "--max-tokens",
+        "10",
+        "--temperature",
+        "0.9",
+        "--seed",
+        "3",
+        "--json",
+    )
     first, second = (json.loads(generate(*args).stdout)["text"] for _ in range(2))
     assert first == second and first
 

@@ -50,7 +50,14 @@ def test_errors_in_fix_turn_out_new_version(qtbot, make_window) -> None:
     )
     assert fixer.bar.isVisible() and fixer.label.text().startswith("Fixed (2 → 0")
     assert (
-        len({t.w.session.versions.get(m.id).number for m in t.w.conversation.path() if t.w.session.versions.get(m.id)}) == 2
+        len(
+            {
+                t.w.session.versions.get(m.id).number
+                for m in t.w.conversation.path()
+                if t.w.session.versions.get(m.id)
+            }
+        )
+        == 2
     )
 
 

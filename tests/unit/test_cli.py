@@ -14,10 +14,17 @@ from studio.cli import build_parser, main
 DOC = "<!DOCTYPE html>\n<html><head><title>Joke</title></head><body><p>中文 😀 שלום</p></body></html>"
 
 
-def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "studio", *args],
-        input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=120, cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        cwd=cwd,
     )
 
 
@@ -71,7 +78,9 @@ def test_extract_truncated_answer_warns_and_still_writes(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "text", ["", "I can't help with that.", "```python\nprint('hello')\n```\n"], ids=["empty", "refusal", "python"]
+    "text",
+    ["", "I can't help with that.", "```python\nprint('hello')\n```\n"],
+    ids=["empty", "refusal", "python"],
 )
 def test_extract_without_artifact_exits_3_with_one_line(tmp_path: Path, text: str) -> None:
     answer = tmp_path / "a.md"
@@ -91,9 +100,13 @@ def test_extract_bad_input_exits_2(tmp_path: Path) -> None:
     assert run_cli("extract", str(tmp_path)).returncode == 2
 
 
-def test_generate_rejects_bad_input_before_loading(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_rejects_bad_input_before_loading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = str(tmp_path / "no-model")
-    assert main(["generate", "--model", missing, "--prompt", "x", "--attach", str(tmp_path / "nope.csv")]) == 2
+    assert (
+        main(["generate", "--model", missing, "--prompt", "x", "--attach", str(tmp_path / "nope.csv")]) == 2
+    )
     assert "nope.csv: no such file" in capsys.readouterr().err
     assert main(["generate", "--model", missing, "--prompt", "x", "--temperature", "-1"]) == 2
     assert "temperature" in capsys.readouterr().err

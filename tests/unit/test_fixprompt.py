@@ -77,7 +77,9 @@ def test_setting_is_clamped_to_three() -> None:
 def test_the_chat_shows_a_fix_turn_without_its_source() -> None:
     from studio.core.fixprompt import display_text
 
-    verdict = verdict_from([{"level": "error", "message": "Uncaught ReferenceError: x", "line": 2}], blank=False, hung=False)
+    verdict = verdict_from(
+        [{"level": "error", "message": "Uncaught ReferenceError: x", "line": 2}], blank=False, hung=False
+    )
     prompt = fix_prompt(verdict, "<html>\n<script>x()</script>\n</html>")
     shown = display_text(prompt)
     assert shown.startswith("Auto-fix: The artifact you wrote does not work yet.")

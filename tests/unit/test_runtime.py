@@ -49,9 +49,7 @@ def test_manifest_lists_the_promised_libraries_with_hashes() -> None:
         assert e["files"] and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in e["files"].values())
         assert e["main"] in e["files"]
         assert all(version_range(r.split()[0].lstrip("><=")) for r in e["honours"])
-        assert any(version_in(parse_version(e["version"]), r) for r in e["honours"]), (
-            "a pin honours itself"
-        )
+        assert any(version_in(parse_version(e["version"]), r) for r in e["honours"]), "a pin honours itself"
     for name in names:
         pins = [e for e in PACK.entries if e["name"] == name]
         assert sum(bool(e.get("default")) for e in pins) == 1, name

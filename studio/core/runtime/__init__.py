@@ -32,6 +32,8 @@ _NPM_HOSTS = {
 }
 _ESM_HOSTS = {"esm.sh"}
 _CDNJS_HOST = "cdnjs.cloudflare.com"
+
+
 def _resource_root() -> Path:
     """The resources folder that holds ``runtime/manifest.json``."""
     return resource_path("runtime", "manifest.json").parent.parent
