@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 if TYPE_CHECKING:
     from studio.ui.mainwindow import MainWindow
 
-log = logging.getLogger("studio.fileopen")
+log = logging.getLogger(__name__)
 
 HTML_SUFFIXES = (".html", ".htm")
 MAX_PREVIEW_BYTES = 50 * 1024 * 1024

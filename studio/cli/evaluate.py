@@ -35,7 +35,7 @@ from studio.core.resources import resource_path
 from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams
 
-log = logging.getLogger("studio.eval")
+log = logging.getLogger(__name__)
 
 
 def default_prompts_path() -> Path:

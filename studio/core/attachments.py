@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-log = logging.getLogger("studio.attachments")
+log = logging.getLogger(__name__)
 
 AttachmentKind = Literal["text", "table", "json", "image"]
 

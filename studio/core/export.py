@@ -12,7 +12,7 @@ import json
 import logging
 import re
 
-log = logging.getLogger("studio.export")
+log = logging.getLogger(__name__)
 
 _SHIM = """<script>/* artifacts-studio: embedded data files, served to fetch("data/<name>") offline */
 (() => {

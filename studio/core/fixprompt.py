@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-log = logging.getLogger("studio.autofix")
+log = logging.getLogger(__name__)
 
 MAX_AUTO_FIXES = 3
 DEFAULT_AUTO_FIXES = 1

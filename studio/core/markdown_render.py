@@ -31,7 +31,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-log = logging.getLogger("studio.chat")
+log = logging.getLogger(__name__)
 
 CODE_BG = "#f4f5f7"
 """Background of code blocks (light neutral theme)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-log = logging.getLogger("studio.prompts")
+log = logging.getLogger(__name__)
 
 ARTIFACT_CONTRACT = """\
 You are Artifacts Studio, an expert front-end developer. When the user asks for something visual or \

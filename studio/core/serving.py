@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from studio.core import runtime
 
-log = logging.getLogger("studio.serving")
+log = logging.getLogger(__name__)
 
 SCHEME = "artifact"
 PAGE_NAME = "index.html"

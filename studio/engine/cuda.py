@@ -86,7 +86,7 @@ from studio.engine.cuda_support import (
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 
 class CudaEngine(ThreadedEngine):

@@ -13,7 +13,7 @@ from typing import Any
 from studio.engine.base import PENALTY_CONTEXT, GenerationParams
 from studio.engine.prompt_cache import common_prefix
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 REPLACEMENT = "\ufffd"
 

@@ -18,7 +18,7 @@ from typing import Any
 from studio.engine.base import EngineError, ModelLoadError
 from studio.engine.modelcheck import ModelFolder
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 INSTALL = "pip install 'artifacts-studio[cuda]'"
 NEEDS_TORCH = f"the CUDA engine needs PyTorch: {INSTALL}"

@@ -43,7 +43,7 @@ from studio.engine.llamacpp_files import (
 from studio.engine.prompt_cache import common_prefix
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 DEFAULT_N_CTX = 16384
 

@@ -160,7 +160,7 @@ def route_llama_logs(lib: Any) -> None:
     global _log_callback
     if _log_callback is not None:
         return
-    llama_log = logging.getLogger("studio.engine.llamacpp")
+    llama_log = logging.getLogger("studio.engine.llamacpp")  # llama.cpp's own log, under its engine
 
     @lib.llama_log_callback
     def forward(level: int, text: bytes, user_data: Any) -> None:

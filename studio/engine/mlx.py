@@ -32,7 +32,7 @@ from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_mo
 from studio.engine.prompt_cache import PromptCache
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 
 class _Cancelled(Exception):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from studio.engine.base import ModelLoadError
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 # A Hugging Face repo id: "owner/name" (no path separators beyond the one slash).
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

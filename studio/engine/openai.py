@@ -36,7 +36,7 @@ from studio.engine.openai_http import HTTPFailure, error_message, model_entries,
 from studio.engine.sse import ChatStream, SSEError, SSEParser, finish_reason
 from studio.store.secrets import normalize_base_url, resolve_api_key
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"  # mlx_lm.server's and llama.cpp server's default port
 ENV_BASE_URL = "STUDIO_BASE_URL"

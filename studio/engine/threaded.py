@@ -29,7 +29,7 @@ from studio.engine.base import (
 )
 from studio.engine.worker import SerialWorker, WorkerClosed
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 # Used only when a model carries no chat template of its own.
 CHATML_DEFAULT_SYSTEM = "You are a helpful assistant."

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 
 class WorkerClosed(RuntimeError):

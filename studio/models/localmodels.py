@@ -26,7 +26,7 @@ from pathlib import Path
 from studio.engine.base import ModelLoadError
 from studio.engine.modelcheck import check_model_folder
 
-log = logging.getLogger("studio.models.localmodels")
+log = logging.getLogger(__name__)
 
 STORE_NAME = "models.json"
 GGUF_MAGIC = b"GGUF"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from studio.store.schema import SchemaTooNewError, migrate
 
-log = logging.getLogger("studio.store")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # Above this size the full integrity scan is skipped at open (it reads every page: ~5 ms/MB here).

@@ -29,7 +29,7 @@ from studio.store.records import (
 from studio.store.search import SUMMARY_SQL, SearchMixin, fts_query, snippet, summary_row
 from studio.store.versions import VersionsMixin
 
-log = logging.getLogger("studio.store")
+log = logging.getLogger(__name__)
 
 # An answer whose writer has not touched it for this long is taken as interrupted.
 STALE_AFTER_S = 15.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-log = logging.getLogger("studio.store")
+log = logging.getLogger(__name__)
 
 # v1: conversations as trees of messages.
 V1 = """

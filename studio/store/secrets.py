@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from studio.engine.base import EngineError
 
-log = logging.getLogger("studio.secrets")
+log = logging.getLogger(__name__)
 
 SERVICE = "artifacts-studio"
 ENV_KEY = "STUDIO_API_KEY"

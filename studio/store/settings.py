@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.store import paths
 
-log = logging.getLogger("studio.settings")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

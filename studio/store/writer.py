@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from studio.store.library import Library
 
-log = logging.getLogger("studio.store")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 FLUSH_INTERVAL_S = 0.5
 

@@ -37,7 +37,7 @@ from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
 from studio.web.profile import artifact_interceptor
 from studio.web.unload import BLANK
 
-log = logging.getLogger("studio.ui.artifact")
+log = logging.getLogger(__name__)
 
 SETTLE_MS = 120  # "the first moment" after loadFinished in which an error rejects a streaming render
 REVIVE_MS = 2000  # at most this long to wait for a killed renderer to be noticed dead

@@ -18,7 +18,7 @@ from studio.core.attachments import human_size
 from studio.core.chat_segments import Segment, layout_segments
 from studio.ui.chatwidgets import ArtifactCard, ChipLabel, MarkdownSegment, ThinkSection
 
-log = logging.getLogger("studio.chat")
+log = logging.getLogger(__name__)
 
 FINISH_NOTES = {
     "cancelled": "stopped",

@@ -21,7 +21,7 @@ from studio.ui.chatmessage import AssistantMessage, UserMessage
 from studio.ui.chatwidgets import CHAT_QSS, BranchSwitch
 from studio.ui.filedrop import FileDropTarget
 
-log = logging.getLogger("studio.chat")
+log = logging.getLogger(__name__)
 
 FRAME_MS = 33
 """The shortest interval between two renders of the chat."""

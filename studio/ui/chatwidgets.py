@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 
 from studio.core.markdown_render import COPY_SCHEME, IncrementalRenderer
 
-log = logging.getLogger("studio.chat")
+log = logging.getLogger(__name__)
 
 MAX_LABEL_HTML = 4000
 """Finished markdown is split into labels of about this much HTML (at block boundaries)."""

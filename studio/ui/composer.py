@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from studio.core.attachments import Attachment, AttachmentError, human_size, load_attachment
 from studio.ui.filedrop import FileDropTarget
 
-log = logging.getLogger("studio.composer")
+log = logging.getLogger(__name__)
 
 NOTICE_MS = 5000
 """How long a refusal stays visible under the input."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-log = logging.getLogger("studio.ui.diff")
+log = logging.getLogger(__name__)
 
 CONTEXT_LINES = 3
 _STYLE = {

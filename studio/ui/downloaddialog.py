@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from studio.models.catalog import Entry
     from studio.models.download import DownloadPlan, DownloadProgress
 
-log = logging.getLogger("studio.ui.download")
+log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.1  # at most ten progress updates a second reach the GUI
 

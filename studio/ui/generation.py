@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from studio.engine.base import CancelToken, ChatMessage, Chunk, Engine, EngineError, GenerationParams
 
-log = logging.getLogger("studio.generation")
+log = logging.getLogger(__name__)
 
 FRAME_MS = 16
 _STRANDED: list[QThread] = []

@@ -46,7 +46,7 @@ from studio.ui.downloaddialog import DownloadDialog, human_bytes
 from studio.ui.jobs import BackgroundJob, one_line, start_job
 from studio.ui.serverform import ServerForm, list_server_models
 
-log = logging.getLogger("studio.ui.models")
+log = logging.getLogger(__name__)
 
 TABS = ("download", "local", "remote")
 LOCAL_ENGINES = ("mlx", "llamacpp", "cuda")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from studio.store.library import Library
 from studio.store.records import ConversationSummary
 
-log = logging.getLogger("studio.ui.sidebar")
+log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 150
 UNDO_MS = 10_000

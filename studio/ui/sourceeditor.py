@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-log = logging.getLogger("studio.ui.editor")
+log = logging.getLogger(__name__)
 
 HIGHLIGHT_LIMIT = 300_000  # characters; larger sources are shown plain
 

@@ -19,7 +19,7 @@ from studio.store.writer import AnswerRecorder, LibraryWriter
 if TYPE_CHECKING:
     from studio.core.conversation import Conversation, Message
 
-log = logging.getLogger("studio.ui.store")
+log = logging.getLogger(__name__)
 
 ORIGIN_PHRASE = {
     "edit": "edited by the user",

@@ -12,7 +12,7 @@ from studio.models import catalog
 from studio.models.catalog import Entry
 from studio.models.sysinfo import Memory
 
-log = logging.getLogger("studio.ui.welcome")
+log = logging.getLogger(__name__)
 
 PITCH = (
     "Ask for something visual — a game, a simulation, a chart of your CSV — and it appears live "

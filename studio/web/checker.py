@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("studio.web.checker")
+log = logging.getLogger(__name__)
 
 ARTIFACT_ID = "check"
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg"})

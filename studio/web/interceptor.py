@@ -17,7 +17,7 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlReque
 from studio.core import runtime
 from studio.core.serving import SCHEME
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 # Schemes an artifact may load from: its own scheme and in-page data (no network, no files).
 ALLOWED_SCHEMES = frozenset({SCHEME, "data", "blob", "about"})

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from studio.core.serving import SCHEME
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 _LEVELS = {
     QWebEnginePage.JavaScriptConsoleMessageLevel.InfoMessageLevel: "info",

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from studio.web.page import ArtifactPage, LinkConfirm, LinkOpener
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 _INPUT_EVENTS = frozenset(
     {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.KeyPress}

@@ -19,7 +19,7 @@ from studio.web.interceptor import RequestInterceptor
 from studio.web.page import UNHANDLED_REJECTION_JS
 from studio.web.scheme import ArtifactSchemeHandler, scheme_registered
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 _A = QWebEngineSettings.WebAttribute
 

@@ -10,7 +10,7 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme
 from studio.core.runtime import CDN_PREFIX
 from studio.core.serving import SCHEME, ArtifactServer, NotFound
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 _registered = False
 

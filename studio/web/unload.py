@@ -17,7 +17,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 BLANK = QUrl("about:blank")
 UNLOAD_MS = 1500  # at most this long for every page to unload (app exit)

@@ -94,7 +94,7 @@ def test_load_names_what_the_server_serves(server: Any) -> None:
 
 def test_load_without_a_model_list_does_not_check(server: Any, caplog: pytest.LogCaptureFixture) -> None:
     server.cfg.models_body = b""  # what mlx_lm.server sends when its HF cache folder is missing
-    with caplog.at_level(logging.WARNING, logger="studio.engine"):
+    with caplog.at_level(logging.WARNING, logger="studio.engine.openai"):
         info = OpenAIEngine(server.url).load("anything")
     assert info.extra["id"] == "anything"
     assert "sent no model list" in caplog.text

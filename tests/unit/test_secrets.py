@@ -130,7 +130,7 @@ def test_a_locked_keyring_reads_as_no_key_and_refuses_to_store(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     use_keyring(LockedKeyring())
-    with caplog.at_level(logging.WARNING, logger="studio.secrets"):
+    with caplog.at_level(logging.WARNING, logger="studio.store.secrets"):
         assert get_api_key("http://h:1") is None
     assert "KeyringLocked" in caplog.text
     with pytest.raises(EngineError, match="did not store the API key"):

@@ -30,7 +30,7 @@ def test_defaults_when_missing_or_broken(tmp_path: Path, caplog: pytest.LogCaptu
     assert load_settings(tmp_path / "none.json") == Settings()
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="studio.settings"):
+    with caplog.at_level(logging.WARNING, logger="studio.store.settings"):
         assert load_settings(bad) == Settings()
     assert "not valid JSON" in caplog.text
     assert bad.read_text(encoding="utf-8") == "{not json"  # never overwritten behind the user's back

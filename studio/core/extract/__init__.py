@@ -28,7 +28,7 @@ from studio.core.extract.types import Artifact, ArtifactKind, Block, Extraction
 
 __all__ = ["Artifact", "ArtifactKind", "Block", "Extraction", "StreamingExtractor", "extract"]
 
-log = logging.getLogger("studio.extract")
+log = logging.getLogger(__name__)
 
 
 class StreamingExtractor:

@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 from studio.core.runtime import Pack, PackMissing, default_pack, pack_file_bytes, resolve_cdn_url
 from studio.core.runtime.modules import DYNAMIC_IMPORT_RE, IMPORT_RE, is_bare, rewrite_specifiers
 
-log = logging.getLogger("studio.runtime")
+log = logging.getLogger(__name__)
 
 _SCRIPT_RE = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.I | re.S)
 _LINK_RE = re.compile(r"<link\b[^>]*>", re.I)
