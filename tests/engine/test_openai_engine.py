@@ -465,6 +465,21 @@ def test_cli_generate_reports_an_unreachable_server_in_one_line(
     assert len(err.splitlines()) == 1
 
 
+def test_cli_eval_talks_to_the_base_url_it_is_given(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """eval passes --base-url (and --device) on to the engine like generate does (it used to drop them)."""
+    from studio.cli import main
+    from studio.cli.common import EXIT_BAD_INPUT
+
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    argv = ["eval", "--engine", "openai", "--base-url", url, "--model", "m", "--limit", "1", "--json"]
+    assert main(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"Can't reach the server at {url}: is it running?")
+
+
 def test_cli_generate_streams_from_the_stub(
     server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -129,3 +129,18 @@ def test_auto_engine_follows_the_model_format(tmp_path: Path) -> None:
 def test_files_given_to_the_window_are_kept_for_it() -> None:
     args = build_parser().parse_args(["gui", "art.html", "data.csv"])
     assert args.files == ["art.html", "data.csv"]
+
+
+def test_log_level_sets_the_studio_loggers(tmp_path: Path) -> None:
+    import logging
+
+    studio_log = logging.getLogger("studio")
+    before = studio_log.level
+    try:
+        assert main(["--log-level", "debug", "extract", str(tmp_path / "missing.md")]) == 2
+        assert studio_log.level == logging.DEBUG
+        assert logging.getLogger("studio.cli.extract").isEnabledFor(logging.DEBUG)
+    finally:
+        studio_log.setLevel(before)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--log-level", "loud", "extract", "x"])
