@@ -29,13 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from studio.core.extract import StreamingExtractor
 from studio.engine.base import ChatMessage, GenerationParams, collect
 from studio.engine.mlx import MLXEngine
-
-try:
-    from studio.core.extract import StreamingExtractor
-except ImportError:  # helper A's module not there yet
-    StreamingExtractor = None  # type: ignore[assignment,misc]
 
 REPO = Path(__file__).resolve().parents[1]
 ASK: list[ChatMessage] = [{"role": "user", "content": "Make a bouncing ball animation as one HTML file."}]
@@ -143,11 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     modes: dict[str, Callable[[], tuple[float, float, int]]] = {
         "raw mlx_lm.stream_generate": lambda: run_raw(model, tokenizer, prompt, args.max_tokens),
         "MLXEngine.stream_chat": lambda: run_engine(engine, args.max_tokens, extract=False),
+        "MLXEngine + StreamingExtractor": lambda: run_engine(engine, args.max_tokens, extract=True),
     }
-    if StreamingExtractor is not None:
-        modes["MLXEngine + StreamingExtractor"] = lambda: run_engine(engine, args.max_tokens, extract=True)
-    else:
-        print("studio.core.extract.StreamingExtractor not found: extraction row skipped")
 
     for fn in modes.values():  # warm up (compile, caches)
         fn()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import struct
 import time
@@ -233,10 +232,9 @@ def _load(store: Path) -> list[dict[str, object]]:
 
 
 def _save(store: Path, items: list[dict[str, object]]) -> None:
-    store.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store.with_name(store.name + ".tmp")
-    tmp.write_text(json.dumps({"models": items}, indent=2), encoding="utf-8")
-    os.replace(tmp, store)
+    from studio.store.settings import write_json_atomic
+
+    write_json_atomic(store, {"models": items})
 
 
 def _key(path: str | Path) -> str:

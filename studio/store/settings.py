@@ -117,20 +117,24 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     return from_json(data)
 
 
-def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write the settings atomically (a temp file renamed over the old one); returns the path."""
-    target = Path(path) if path is not None else paths.settings_path()
+def write_json_atomic(target: Path, data: object) -> Path:
+    """Write ``data`` as JSON atomically (a temp file renamed over the old one); returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(settings.to_json(), fh, indent=2, ensure_ascii=False)
+            json.dump(data, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the settings atomically; returns the path."""
+    return write_json_atomic(Path(path) if path is not None else paths.settings_path(), settings.to_json())
 
 
 def with_overrides(settings: Settings, **flags: Any) -> Settings:

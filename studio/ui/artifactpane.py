@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 SETTLE_MS = 120  # "the first moment" after loadFinished in which an error rejects a streaming render
 REVIVE_MS = 2000  # at most this long to wait for a killed renderer to be noticed dead
-LOAD_GUARD_MS = 1000  # a render whose load has not started by then is loaded again (E's fix)
+LOAD_GUARD_MS = 1000  # a render whose load has not started by then is loaded again
 SUSPECT_S = 0.3  # a renderer this late with a heartbeat is killed rather than reused
 
 

@@ -16,7 +16,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from studio.core.extract.types import fence_for
-from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, Verdict, fix_prompt, verdict_from
+from studio.core.fixprompt import (
+    DEFAULT_AUTO_FIXES,
+    FixLoop,
+    Verdict,
+    clamp_auto_fixes,
+    fix_prompt,
+    verdict_from,
+)
 from studio.web.checker import is_blank
 
 if TYPE_CHECKING:
@@ -35,7 +42,7 @@ POLL_MS = 50
 
 def auto_fix_setting(settings: Settings) -> int:
     """The "auto-fix up to N times" setting (0 to 3, default 1)."""
-    return min(max(settings.auto_fix, 0), 3)
+    return clamp_auto_fixes(settings.auto_fix)
 
 
 class AutoFixer(QObject):

@@ -23,9 +23,9 @@ from studio.ui.filedrop import FileDropTarget
 
 log = logging.getLogger(__name__)
 
-FRAME_MS = 33
+MIN_RENDER_MS = 33
 """The shortest interval between two renders of the chat."""
-MAX_FRAME_MS = 250
+MAX_RENDER_MS = 250
 """The longest interval between two renders while text is streaming."""
 FRAME_BUDGET = 4
 """The next render waits at least this many times the last frame's cost."""
@@ -69,7 +69,7 @@ class ChatView(FileDropTarget, QWidget):
         self._dirty: dict[str, None] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(FRAME_MS)
+        self._timer.setInterval(MIN_RENDER_MS)
         self._timer.timeout.connect(self.flush)
         self.last_flush_ms = 0.0
         self.last_frame_ms = 0.0
@@ -190,7 +190,7 @@ class ChatView(FileDropTarget, QWidget):
         if not self._timer.isActive():
             # Slow frames space renders out: chat rendering takes at most ~1/4 of the GUI thread.
             cost = max(self.last_flush_ms, self.last_frame_ms)
-            self._timer.start(min(MAX_FRAME_MS, max(FRAME_MS, int(cost * FRAME_BUDGET))))
+            self._timer.start(min(MAX_RENDER_MS, max(MIN_RENDER_MS, int(cost * FRAME_BUDGET))))
 
     def _add(self, msg_id: str, widget: QWidget) -> None:
         old = self._messages.pop(msg_id, None)

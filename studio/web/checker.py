@@ -75,11 +75,6 @@ def _ensure_app() -> Any:
 
 def is_blank(image: Any) -> bool:
     """Whether a grabbed frame (QImage) is a single colour."""
-    return _is_blank(image)
-
-
-def _is_blank(image: Any) -> bool:
-    """Whether a grabbed frame is a single colour."""
     from PySide6.QtGui import QImage
 
     img = image.convertToFormat(QImage.Format.Format_RGB32)
@@ -158,7 +153,7 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
         image = view.grab().toImage()
         if screenshot is not None:
             image.save(str(screenshot), "PNG")  # type: ignore[call-overload]  # stub says bytes; PySide takes str
-        blank = _is_blank(image)
+        blank = is_blank(image)
         app.processEvents()
     finally:
         shiboken6.delete(view)

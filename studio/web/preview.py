@@ -118,10 +118,6 @@ class HangWatchdog(QObject):
         """Seconds the current ping has gone unanswered (0 when none is out)."""
         return 0.0 if self._sent_at is None else time.monotonic() - self._sent_at
 
-    def is_active(self) -> bool:
-        """Whether the watchdog is running."""
-        return self._timer.isActive()
-
     def _tick(self) -> None:
         now = time.monotonic()
         if self._sent_at is not None:
