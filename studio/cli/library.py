@@ -131,11 +131,6 @@ def version_files(conv: StoredConversation, version: ArtifactVersion) -> dict[st
     return {a.name: (a.mime, a.data) for a in chain}
 
 
-def version_html(version: ArtifactVersion) -> str:
-    """The standalone page of a stored version (as the pane renders it)."""
-    return standalone_html(version.to_artifact())
-
-
 def export_main(args: argparse.Namespace) -> int:
     """``export --conversation ID [--version N] -o OUT.html``."""
     try:
@@ -165,7 +160,7 @@ def export_main(args: argparse.Namespace) -> int:
         if version is None:
             err(f"conversation {cid[:12]} has no artifact")
             return 3
-        page = export_html(version_html(version), version_files(lib.load(cid), version))
+        page = export_html(standalone_html(version.to_artifact()), version_files(lib.load(cid), version))
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as exc:
@@ -277,5 +272,4 @@ __all__ = [
     "history_main",
     "open_library",
     "version_files",
-    "version_html",
 ]

@@ -40,12 +40,6 @@ log = logging.getLogger(__name__)
 CONSOLE_SETTLE_MS = 1500  # console output of a version is stored again this long after it rendered
 
 
-def version_html(v: ArtifactVersion) -> tuple[Artifact, str]:
-    """A stored version as an Artifact and its standalone page."""
-    artifact = v.to_artifact()
-    return artifact, standalone_html(artifact)
-
-
 class LibraryFlow(QObject):
     """Conversation switching, branches, versions, edit-and-run for one chat.
 
@@ -139,7 +133,8 @@ class LibraryFlow(QObject):
             content = self.s.conversation.get(v.message_id).content
             extraction = extract(content)
             if extraction.artifact is None:
-                artifact, html = version_html(v)
+                artifact = v.to_artifact()
+                html = standalone_html(artifact)
                 extraction = Extraction(artifact, "", ())
             else:
                 html = standalone_html(extraction.artifact)
@@ -231,7 +226,8 @@ class LibraryFlow(QObject):
 
     def _show_stored(self, v: ArtifactVersion) -> None:
         """Render a stored version in the pane and make it the one export / copy use."""
-        artifact, html = version_html(v)
+        artifact = v.to_artifact()
+        html = standalone_html(artifact)
         self.pane.source_panel.mark_saved()
         self.pane.show_artifact(
             self.s.artifact_id, html, title=v.title, kind=v.kind, final=True, source=v.source
