@@ -128,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         overridden=overrides,
     )
     profile.artifact_interceptor.network_default = settings.allow_network  # type: ignore[attr-defined]
+    show_sandbox_notice(window)
     for text, level in notices:
         window.chat.show_notice(text, level)
     if engine_error:
@@ -160,15 +161,31 @@ def chromium_flags(flags: str, *, root: bool) -> str:
     return f"{flags} --no-sandbox".strip()
 
 
+def show_sandbox_notice(window: MainWindow, flags: str | None = None) -> bool:
+    """Say IN the window when Chromium runs without its OS sandbox (as root), not only in the log.
+
+    Returns:
+        True when the notice was shown.
+    """
+    from studio.web.flags import SANDBOX_OFF_NOTICE, sandbox_off
+
+    if not sandbox_off(flags):
+        return False
+    window.chat.show_notice(SANDBOX_OFF_NOTICE, "warning")
+    return True
+
+
 def create_application() -> QApplication:
     """Register the artifact scheme, then make (or return) the QApplication."""
+    from studio.web import flags as web_flags
     from studio.web.scheme import register_scheme
 
-    root = hasattr(os, "geteuid") and os.geteuid() == 0
-    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    root = web_flags.is_root()
+    flags = os.environ.get(web_flags.ENV, "")
     if chromium_flags(flags, root=root) != flags:
         log.warning("running as root: Chromium's OS sandbox is off (--no-sandbox)")
-        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = chromium_flags(flags, root=root)
+    # The OS sandbox (off only as root), WebRTC without UDP, every connection through the network gate.
+    web_flags.apply()
 
     register_scheme()  # before any QApplication / WebEngine object exists
 

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 ARTIFACT_ID = "check"
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg"})
 MAX_BYTES = 50 * 1024 * 1024
+MAX_BLOCKED = 200  # blocked attempts listed in a report (the rest are counted)
+MAX_URL_CHARS = 2048
 VIEW_SIZE = (1024, 768)
 
 
@@ -57,17 +59,16 @@ def read_html(path: Path) -> str:
 def _ensure_app() -> Any:
     """The running QApplication, or a new offscreen one with the scheme registered first."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    # Software WebGL (SwiftShader), so 3D artifacts are checked too; "--disable-gpu" would fail them all.
-    os.environ.setdefault(
-        "QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --use-angle=swiftshader --enable-unsafe-swiftshader"
-    )
     from PySide6 import QtWebEngineWidgets  # noqa: F401  (before the QApplication)
     from PySide6.QtWidgets import QApplication
 
+    from studio.web import flags
     from studio.web.scheme import register_scheme
 
     app = QApplication.instance()
     if app is None:
+        # Software WebGL without the "unsafe" flag, the OS sandbox unless root, the network gate.
+        flags.apply(software_gl=True)
         register_scheme()
         app = QApplication([sys.argv[0] if sys.argv else "artifacts-studio"])
     return app
@@ -97,7 +98,9 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
 
     Returns:
         {loaded, console: [{level, message, line, source}], errors, blocked_requests: [url],
-        blank, hung}.
+        blocked_more, console_dropped, blank, hung}. Bounded: at most MAX_ENTRIES console entries
+        of MAX_MESSAGE_CHARS each (page.py) and MAX_BLOCKED blocked attempts; the rest are counted.
+        A blocked attempt is a request URL, or ``tcp://host:port`` for a bare connection.
 
     Raises:
         BadInput: the file cannot be checked.
@@ -117,11 +120,20 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
     page = view.artifact_page
     console: list[dict] = []
     blocked: list[str] = []
+    more = {"blocked": 0}
     state = {"loaded": None, "hung": False}
     page.consoleMessage.connect(console.append)
     interceptor = artifact_interceptor(profile)
     assert interceptor is not None
-    interceptor.blocked.connect(lambda url, host: blocked.append(url))
+
+    def on_blocked(url: str) -> None:
+        if len(blocked) < MAX_BLOCKED:
+            blocked.append(url if len(url) <= MAX_URL_CHARS else url[:MAX_URL_CHARS] + "…")
+        else:
+            more["blocked"] += 1
+
+    interceptor.blocked.connect(lambda url, host: on_blocked(url))
+    interceptor.connectionBlocked.connect(on_blocked)
     watchdog = HangWatchdog(page, interval_ms=250, timeout_ms=2000)
     loop = QEventLoop()
 
@@ -155,6 +167,7 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
             image.save(str(screenshot), "PNG")  # type: ignore[call-overload]  # stub says bytes; PySide takes str
         blank = is_blank(image)
         app.processEvents()
+        dropped = page.console_budget.dropped
     finally:
         shiboken6.delete(view)
         shiboken6.delete(profile)
@@ -163,6 +176,8 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
         "console": [{k: e[k] for k in ("level", "message", "line", "source")} for e in console],
         "errors": sum(e["level"] == "error" for e in console),
         "blocked_requests": blocked,
+        "blocked_more": more["blocked"],
+        "console_dropped": dropped,
         "blank": blank,
         "hung": state["hung"],
     }
@@ -212,4 +227,6 @@ def summary(path: Path, report: dict) -> str:
         where = f" (line {item['line']})" if item["line"] else ""
         lines.append(f"  [{item['level']}]{where} {item['message']}")
     lines += [f"  blocked: {url}" for url in report["blocked_requests"]]
+    if report.get("blocked_more"):
+        lines.append(f"  ... and {report['blocked_more']} more blocked attempts")
     return "\n".join(lines)

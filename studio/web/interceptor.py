@@ -16,6 +16,8 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlReque
 
 from studio.core import runtime
 from studio.core.serving import SCHEME
+from studio.web.netgate import current_gate
+from studio.web.scheme import canonical_pack_query
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 ALLOWED_SCHEMES = frozenset({SCHEME, "data", "blob", "about"})
 # Schemes the per-artifact network toggle lets through (never file://).
 NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,11 @@ def pack_redirect(request: Request) -> str | None:
     except Exception:  # a broken manifest must not break the sandbox: fall back to blocking
         log.exception("runtime pack lookup failed for %s", request.url)
         return None
-    return None if path is None else f"{SCHEME}://{request.first_party_host}{path}"
+    if path is None:
+        return None
+    path, _, query = path.partition("?")
+    query = canonical_pack_query(query)  # a changing cache-buster must not defeat the caches
+    return f"{SCHEME}://{request.first_party_host}{path}" + (f"?{query}" if query else "")
 
 
 class RequestInterceptor(QWebEngineUrlRequestInterceptor):
@@ -71,16 +78,29 @@ class RequestInterceptor(QWebEngineUrlRequestInterceptor):
         allowedNetwork(str url, str first_party_host): a request went to the network because the
             user allowed it for that artifact.
         served(str url, str first_party_host): a CDN request was answered from the offline pack.
+        connectionBlocked(str address): the network gate refused a connection that never was a
+            request (a preconnect): ``tcp://host:port``; which artifact made it is not known.
     """
 
     blocked = Signal(str, str)
     allowedNetwork = Signal(str, str)
     served = Signal(str, str)
+    connectionBlocked = Signal(str)
+    _gateRefused = Signal(str, int)  # emitted from a gate thread, delivered queued
 
     def __init__(self, parent: QObject | None = None, *, network_default: bool = False) -> None:
         super().__init__(parent)
         self.network_default = network_default
         self._network: dict[str, bool] = {}
+        self._gateRefused.connect(self._gate_refused)
+        gate = current_gate()
+        if gate is not None:
+            emit = self._gateRefused.emit
+            gate.add_listener(emit)
+            self.destroyed.connect(lambda *_a: gate.remove_listener(emit))
+
+    def _gate_refused(self, host: str, port: int) -> None:
+        self.connectionBlocked.emit(f"tcp://{host}:{port}")
 
     # -- the per-artifact network toggle --------------------------------------------------
     def network_allowed(self, host: str) -> bool:
@@ -118,6 +138,9 @@ class RequestInterceptor(QWebEngineUrlRequestInterceptor):
             and self.network_allowed(req.first_party_host)
         ):
             log.info("network request to %s from %s (allowed by the user)", req.url, req.first_party_host)
+            gate = current_gate()
+            if gate is not None:  # the gate relays connections only to destinations allowed here
+                gate.allow(url.host(), url.port(_DEFAULT_PORTS.get(req.scheme.lower(), 443)))
             self.allowedNetwork.emit(req.url, req.first_party_host)
             return
         info.block(True)

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEnginePermission, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -32,8 +32,39 @@ window.addEventListener("unhandledrejection", (e) => {
 });
 """
 
+# Reports connection hints: below the page Chromium makes no bare connection for them (the network
+# gate), so the console is the only place such an attempt can be named.
+HINTS_JS = """
+(() => {
+  const seen = new WeakSet();
+  const look = (el) => {
+    if (el.nodeName !== "LINK" || seen.has(el)) return;
+    const rel = (el.getAttribute("rel") || "").toLowerCase().split(/\\s+/);
+    const hint = rel.find(r => r === "preconnect" || r === "dns-prefetch");
+    if (!hint) return;
+    seen.add(el);
+    const href = String(el.getAttribute("href") || "");
+    if (/^(https?:)?\\/\\//i.test(href)) console.warn("blocked " + hint + " to " + href + " (no bare connections)");
+  };
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) {
+      look(n);
+      if (n.querySelectorAll) for (const el of n.querySelectorAll("link")) look(el);
+    }
+  }).observe(document, {childList: true, subtree: true});
+})();
+"""
+
 # A link may leave the preview only this soon after a real click or key press in the view.
 USER_GESTURE_S = 1.5
+
+# Console bounds, per render (each load of the page starts a new count).
+MAX_MESSAGE_CHARS = 2048  # one entry's message is cut to this
+MAX_ENTRIES = 300  # entries kept per render; the rest are only counted
+RATE_PER_S = 100.0  # entries per second after a burst of as many ...
+RATE_BURST = 100.0  # ... (a token bucket); the rest are only counted
+# What QtWebEngine asks javaScriptConfirm() for a beforeunload handler (qtwebengine webenginepage.cpp).
+_UNLOAD_TEXT = "Are you sure you want to leave this page? Changes that you made may not be saved."
 
 LinkConfirm = Callable[[QUrl, QWidget | None], bool]
 LinkOpener = Callable[[QUrl], object]
@@ -52,8 +83,68 @@ def ask_open_link(url: QUrl, parent: QWidget | None) -> bool:
 
 
 def entry(level: str, message: str, line: int = 0, source: str = "") -> dict:
-    """One console-strip entry."""
-    return {"level": level, "message": message, "line": line, "source": source, "time": time.time()}
+    """One console-strip entry (message and source cut to :data:`MAX_MESSAGE_CHARS`)."""
+    return {
+        "level": level,
+        "message": clip(message),
+        "line": line,
+        "source": clip(source),
+        "time": time.time(),
+    }
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
+def dropped_text(n: int) -> str:
+    """The one line that stands for messages dropped by the console bounds."""
+    return f"{n} more message{'s' if n != 1 else ''} dropped (too many console messages)"
+
+
+class ConsoleBudget:
+    """Decides which console entries of one render are kept: a cap and a token-bucket rate limit.
+
+    Dropped entries are counted into ONE summary entry, emitted with the first drop and updated in
+    place afterwards (its ``message`` and ``dropped``), so a flood adds one line, not thousands.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """A new render: counts start again."""
+        self.kept = 0
+        self.dropped = 0
+        self.summary: dict | None = None
+        self._tokens = RATE_BURST
+        self._at = self._clock()
+
+    def admit(self) -> bool:
+        """Whether the next entry may be kept (False: it is counted as dropped)."""
+        now = self._clock()
+        self._tokens = min(RATE_BURST, self._tokens + (now - self._at) * RATE_PER_S)
+        self._at = now
+        if self.kept < MAX_ENTRIES and self._tokens >= 1:
+            self._tokens -= 1
+            self.kept += 1
+            return True
+        self.dropped += 1
+        return False
+
+    def note_drop(self, source: str) -> dict | None:
+        """Update the summary entry; returns it the first time (to be emitted), else None."""
+        if self.summary is not None:
+            self.summary["message"] = dropped_text(self.dropped)
+            self.summary["dropped"] = self.dropped
+            return None
+        self.summary = entry("warning", dropped_text(self.dropped), 0, source)
+        self.summary["dropped"] = self.dropped
+        return self.summary
 
 
 class ArtifactPage(QWebEnginePage):
@@ -81,6 +172,8 @@ class ArtifactPage(QWebEnginePage):
         self.open_link: LinkOpener = open_link or QDesktopServices.openUrl
         self._input_at = 0.0
         self._asking = False
+        self.console_budget = ConsoleBudget()
+        self.loadStarted.connect(self.console_budget.reset)
         self.permissionRequested.connect(self._deny_permission)
         self.fileSystemAccessRequested.connect(lambda req: req.reject())
         self.fullScreenRequested.connect(lambda req: req.reject())
@@ -96,11 +189,22 @@ class ArtifactPage(QWebEnginePage):
     def javaScriptConsoleMessage(
         self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str, line: int, source: str
     ) -> None:
-        """Forward console output and uncaught errors as entries."""
-        self.consoleMessage.emit(entry(_LEVELS.get(level, "info"), message, line, source))
+        """Forward console output and uncaught errors as entries (bounded: see ConsoleBudget)."""
+        self._emit(entry(_LEVELS.get(level, "info"), message, line, source))
 
     def _note(self, level: str, message: str) -> None:
-        self.consoleMessage.emit(entry(level, message, 0, self.url().toString()))
+        self._emit(entry(level, message, 0, self.url().toString()))
+
+    def note(self, level: str, message: str, source: str = "") -> None:
+        """Add an entry of the app's own (a blocked request) under the same bounds."""
+        self._emit(entry(level, message, 0, source))
+
+    def _emit(self, item: dict) -> None:
+        budget = self.console_budget
+        if budget.admit():
+            self.consoleMessage.emit(item)
+        elif (summary := budget.note_drop(item["source"])) is not None:
+            self.consoleMessage.emit(summary)
 
     # -- dialogs: logged, never modal ------------------------------------------------------
     def javaScriptAlert(self, origin: QUrl | str, msg: str) -> None:
@@ -108,7 +212,11 @@ class ArtifactPage(QWebEnginePage):
         self._note("info", f"alert(): {msg}")
 
     def javaScriptConfirm(self, origin: QUrl | str, msg: str) -> bool:
-        """confirm(): logged; answers Cancel."""
+        """confirm(): logged; answers Cancel. A beforeunload prompt is answered Leave."""
+        if msg == QCoreApplication.translate("QWebEnginePage", _UNLOAD_TEXT):
+            # Qt routes the beforeunload prompt here; "stay" would pin the page forever.
+            self._note("info", "beforeunload prompt answered Leave")
+            return True
         self._note("info", f"confirm() answered Cancel: {msg}")
         return False
 

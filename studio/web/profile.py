@@ -16,7 +16,7 @@ from PySide6.QtWebEngineCore import (
 
 from studio.core.serving import SCHEME, ArtifactServer
 from studio.web.interceptor import RequestInterceptor
-from studio.web.page import UNHANDLED_REJECTION_JS
+from studio.web.page import HINTS_JS, UNHANDLED_REJECTION_JS
 from studio.web.scheme import ArtifactSchemeHandler, scheme_registered
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,34 @@ SETTINGS: dict[QWebEngineSettings.WebAttribute, bool] = {
     _A.TouchIconsEnabled: False,
 }
 
-# WebRTC can reach the network outside the request interceptor (STUN/UDP): remove it.
+# WebRTC can reach the network outside the request interceptor (STUN/UDP): remove it from the page
+# (a convenience; below the page, Chromium's WebRTC IP policy and the network gate stop it: flags.py).
 _NO_WEBRTC_JS = """
 (() => {
-  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel",
-                      "RTCSessionDescription", "RTCIceCandidate"]) {
-    try { Object.defineProperty(window, name, {value: undefined, configurable: false}); } catch (e) {}
+  const NAMES = ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel",
+                 "RTCSessionDescription", "RTCIceCandidate"];
+  const scrub = (w) => {
+    for (const name of NAMES) {
+      try {
+        if (!(name in w)) continue;
+        const stub = function () {
+          console.warn("WebRTC blocked: " + name + " is not available to artifacts");
+          throw new TypeError(name + " is not available to artifacts");
+        };
+        Object.defineProperty(w, name, {value: stub, configurable: false});
+      } catch (e) {}
+    }
+  };
+  scrub(window);
+  // A fresh iframe's window exists before this script runs in it: scrub it when it is handed out.
+  for (const cls of [window.HTMLIFrameElement, window.HTMLFrameElement, window.HTMLObjectElement]) {
+    const desc = cls && Object.getOwnPropertyDescriptor(cls.prototype, "contentWindow");
+    if (!desc || !desc.get) continue;
+    Object.defineProperty(cls.prototype, "contentWindow", {configurable: false, get() {
+      const w = desc.get.call(this);
+      if (w) { try { scrub(w); } catch (e) {} }
+      return w;
+    }});
   }
 })();
 """
@@ -92,12 +114,17 @@ def build_artifact_profile(
     for attr, on in SETTINGS.items():
         settings.setAttribute(attr, on)
 
-    handler = ArtifactSchemeHandler(server, profile)
-    profile.installUrlSchemeHandler(SCHEME.encode(), handler)
     interceptor = RequestInterceptor(profile)
+    handler = ArtifactSchemeHandler(server, profile, network_allowed=interceptor.network_allowed)
+    handler.refused.connect(interceptor.blocked)
+    profile.installUrlSchemeHandler(SCHEME.encode(), handler)
     profile.setUrlRequestInterceptor(interceptor)
 
-    for name, source in (("studio-no-webrtc", _NO_WEBRTC_JS), ("studio-rejections", UNHANDLED_REJECTION_JS)):
+    for name, source in (
+        ("studio-no-webrtc", _NO_WEBRTC_JS),
+        ("studio-rejections", UNHANDLED_REJECTION_JS),
+        ("studio-hints", HINTS_JS),
+    ):
         script = QWebEngineScript()
         script.setName(name)
         script.setSourceCode(source)

@@ -20,11 +20,15 @@ from studio.core.serving import ArtifactServer
 from studio.engine.base import Engine, GenerationParams
 from studio.ui.generation import GenerationController
 from studio.ui.mainwindow import MainWindow
+from studio.web import flags
 from studio.web.page import ArtifactPage
 from studio.web.preview import SandboxView
 from studio.web.profile import build_artifact_profile
 from studio.web.scheme import register_scheme
 
+# The window's own Chromium flags (WebRTC policy, network gate; the OS sandbox off only as root),
+# before pytest-qt creates the QApplication: the GUI tests run under what the app runs under.
+flags.apply()
 register_scheme()
 
 
