@@ -32,7 +32,7 @@ from studio.ui.console import ConsoleStrip
 from studio.ui.diffview import DiffView
 from studio.ui.sourceeditor import SourcePanel
 from studio.ui.versionbar import VersionBar
-from studio.web.page import LinkConfirm, LinkOpener, entry
+from studio.web.page import LinkConfirm, LinkOpener, entry, update_summary
 from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
 from studio.web.profile import artifact_interceptor
 from studio.web.unload import BLANK
@@ -122,10 +122,7 @@ class ArtifactPane(QWidget):
         for _ in range(2):
             view = SandboxView(profile, self._stack, confirm_link=confirm_link, open_link=open_link)
             slot = _Slot(view, HangWatchdog(view.artifact_page))
-            view.artifact_page.loadingChanged.connect(lambda info, s=slot: self._loading_changed(s, info))
-            view.artifact_page.consoleMessage.connect(lambda e, s=slot: self._console(s, e))
-            slot.watchdog.hung.connect(lambda s=slot: self._hung(s))
-            view.artifact_page.renderProcessTerminated.connect(lambda *_a, s=slot: self._terminated(s))
+            self._wire(slot)
             slots.append(slot)
         self._front, self._back = slots
         self._back.view.hide()
@@ -211,6 +208,23 @@ class ArtifactPane(QWidget):
         layout.addWidget(self._hung_bar)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.console)
+
+    def _wire(self, slot: _Slot) -> None:
+        page = slot.view.artifact_page
+        page.loadingChanged.connect(lambda info, s=slot: self._loading_changed(s, info))
+        page.consoleMessage.connect(lambda e, s=slot: self._console(s, e))
+        page.consoleDropped.connect(lambda n, s=slot: self._dropped(s, n))
+        slot.watchdog.hung.connect(lambda s=slot: self._hung(s))
+        page.renderProcessTerminated.connect(lambda *_a, s=slot: self._terminated(s))
+
+    def _renew(self, slot: _Slot) -> None:
+        """Give a slot a fresh page: its page would not start a load (pinned or stuck)."""
+        slot.watchdog.stop()
+        slot.watchdog.deleteLater()
+        slot.view.renew_page()
+        slot.watchdog = HangWatchdog(slot.view.artifact_page)
+        slot.killed = False
+        self._wire(slot)
 
     # -- public API ------------------------------------------------------------------------
     def show_artifact(
@@ -382,11 +396,20 @@ class ArtifactPane(QWidget):
         back.watchdog.start()  # an infinite loop in the page never reaches loadFinished
         QTimer.singleShot(LOAD_GUARD_MS, self, lambda s=back, q=self._seq: self._load_guard(s, q))
 
-    def _load_guard(self, slot: _Slot, seq: int) -> None:
-        """Issue a load again that Chromium dropped (issued while about:blank was still loading)."""
+    def _load_guard(self, slot: _Slot, seq: int, tries: int = 0) -> None:
+        """Issue a load again that Chromium dropped (issued while about:blank was still loading).
+
+        A second miss gets a fresh page: the old one may be pinned (e.g. by its unload handler).
+        """
         if self._loading and slot is self._back and slot.seq == seq and not slot.started:
-            log.info("the load of %s never started; loading it again", slot.url)
-            QTimer.singleShot(LOAD_GUARD_MS, self, lambda: self._load_guard(slot, seq))
+            if tries >= 1:
+                log.warning("the load of %s never started; loading it in a fresh page", slot.url)
+                self._renew(slot)
+                slot.watchdog.start()
+            else:
+                log.info("the load of %s never started; loading it again", slot.url)
+            if tries < 2:
+                QTimer.singleShot(LOAD_GUARD_MS, self, lambda: self._load_guard(slot, seq, tries + 1))
             slot.view.artifact_page.load(QUrl(slot.url))
 
     def _loading_changed(self, slot: _Slot, info: QWebEngineLoadingInfo) -> None:
@@ -484,10 +507,15 @@ class ArtifactPane(QWidget):
             self._update_badge()
             self.consoleMessage.emit(item)
 
+    def _dropped(self, slot: _Slot, n: int) -> None:
+        """A flood: the render's one "N more messages dropped" entry says the new N."""
+        if slot.render is not None and update_summary(slot.entries, n) and slot is self._front:
+            self._show_console()
+
     def _blocked(self, url: str, host: str) -> None:
         for slot in (self._back, self._front):
             if slot.render is not None and host_for(slot.render.artifact_id) == host:
-                self._console(slot, entry("blocked", f"blocked request to {url}", 0, url))
+                slot.view.artifact_page.note("blocked", f"blocked request to {url}", url)  # bounded
                 self.requestBlocked.emit(url)
                 return
 
@@ -511,7 +539,7 @@ class ArtifactPane(QWidget):
     def _allowed_network(self, url: str, host: str) -> None:
         for slot in (self._back, self._front):
             if slot.render is not None and host_for(slot.render.artifact_id) == host:
-                self._console(slot, entry("network", f"network request to {url} (allowed)", 0, url))
+                slot.view.artifact_page.note("network", f"network request to {url} (allowed)", url)
                 return
 
     def _sync_network_toggle(self, render: _Render) -> None:

@@ -109,6 +109,7 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
     from PySide6.QtCore import QEventLoop, QTimer, QUrl
 
     from studio.core.serving import ArtifactServer
+    from studio.web.page import update_summary
     from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
     from studio.web.profile import artifact_interceptor, build_artifact_profile
 
@@ -168,6 +169,7 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
         blank = is_blank(image)
         app.processEvents()
         dropped = page.console_budget.dropped
+        update_summary(console, dropped)
     finally:
         shiboken6.delete(view)
         shiboken6.delete(profile)

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEnginePermission, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -63,6 +63,7 @@ MAX_MESSAGE_CHARS = 2048  # one entry's message is cut to this
 MAX_ENTRIES = 300  # entries kept per render; the rest are only counted
 RATE_PER_S = 100.0  # entries per second after a burst of as many ...
 RATE_BURST = 100.0  # ... (a token bucket); the rest are only counted
+DROPPED_EVERY_MS = 500  # the count of dropped entries is signalled at most this often
 # What QtWebEngine asks javaScriptConfirm() for a beforeunload handler (qtwebengine webenginepage.cpp).
 _UNLOAD_TEXT = "Are you sure you want to leave this page? Changes that you made may not be saved."
 
@@ -105,11 +106,25 @@ def dropped_text(n: int) -> str:
     return f"{n} more message{'s' if n != 1 else ''} dropped (too many console messages)"
 
 
+def update_summary(entries: list[dict], dropped: int) -> bool:
+    """Rewrite the one "N more messages dropped" entry in ``entries`` to say ``dropped``.
+
+    Returns:
+        True when there was such an entry.
+    """
+    for item in reversed(entries):
+        if "dropped" in item:
+            item["dropped"] = dropped
+            item["message"] = dropped_text(dropped)
+            return True
+    return False
+
+
 class ConsoleBudget:
     """Decides which console entries of one render are kept: a cap and a token-bucket rate limit.
 
-    Dropped entries are counted into ONE summary entry, emitted with the first drop and updated in
-    place afterwards (its ``message`` and ``dropped``), so a flood adds one line, not thousands.
+    Dropped entries are counted into ONE summary entry, emitted with the first drop; receivers get
+    copies, so the page also signals the growing count (``consoleDropped``) for them to update it.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -152,11 +167,15 @@ class ArtifactPage(QWebEnginePage):
 
     Signals:
         consoleMessage(dict): {level, message, line, source} for console output, uncaught
-            errors, contained dialogs, denied permissions and blocked navigations.
+            errors, contained dialogs, denied permissions and blocked navigations. Bounded per
+            render (:class:`ConsoleBudget`); the one summary entry of dropped ones has ``dropped``.
+        consoleDropped(int): the number of entries dropped so far in this render (at most
+            every DROPPED_EVERY_MS; see :func:`update_summary`).
         linkRequested(QUrl): the user clicked a link out of the artifact.
     """
 
     consoleMessage = Signal(dict)
+    consoleDropped = Signal(int)
     linkRequested = Signal(QUrl)
 
     def __init__(
@@ -174,6 +193,8 @@ class ArtifactPage(QWebEnginePage):
         self._asking = False
         self.console_budget = ConsoleBudget()
         self.loadStarted.connect(self.console_budget.reset)
+        self._dropped_timer = QTimer(self, singleShot=True, interval=DROPPED_EVERY_MS)
+        self._dropped_timer.timeout.connect(lambda: self.consoleDropped.emit(self.console_budget.dropped))
         self.permissionRequested.connect(self._deny_permission)
         self.fileSystemAccessRequested.connect(lambda req: req.reject())
         self.fullScreenRequested.connect(lambda req: req.reject())
@@ -205,6 +226,9 @@ class ArtifactPage(QWebEnginePage):
             self.consoleMessage.emit(item)
         elif (summary := budget.note_drop(item["source"])) is not None:
             self.consoleMessage.emit(summary)
+            self._dropped_timer.start()
+        elif not self._dropped_timer.isActive():
+            self._dropped_timer.start()
 
     # -- dialogs: logged, never modal ------------------------------------------------------
     def javaScriptAlert(self, origin: QUrl | str, msg: str) -> None:

@@ -37,6 +37,7 @@ class SandboxView(QWebEngineView):
         open_link: LinkOpener | None = None,
     ) -> None:
         super().__init__(parent)
+        self._profile = profile
         self.artifact_page = ArtifactPage(profile, self, confirm_link=confirm_link, open_link=open_link)
         self.setPage(self.artifact_page)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -44,6 +45,26 @@ class SandboxView(QWebEngineView):
         self.installEventFilter(self)
         for child in self.findChildren(QWidget):
             child.installEventFilter(self)
+
+    def renew_page(self) -> ArtifactPage:
+        """Put a fresh page in the view (the old one is stuck: e.g. a load that never started).
+
+        The old page is deleted later; connect the new page's signals again.
+
+        Returns:
+            The new page.
+        """
+        old = self.artifact_page
+        page = ArtifactPage(self.profile(), self, confirm_link=old.confirm_link, open_link=old.open_link)
+        self.artifact_page = page
+        self.setPage(page)
+        old.deleteLater()
+        log.info("the preview got a fresh page")
+        return page
+
+    def profile(self) -> QWebEngineProfile:
+        """The profile the view's pages render in."""
+        return self._profile
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Watch the render widget (added as a child later) for real user input."""

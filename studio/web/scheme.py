@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
+import shiboken6
 from PySide6.QtCore import QBuffer, QByteArray, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler
 
@@ -15,7 +16,8 @@ from studio.core.serving import SCHEME, ArtifactServer, NotFound
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 64  # requests of one artifact answered at once; more are refused (a request flood)
+MAX_IN_FLIGHT = 64  # requests of one artifact answered at once; more wait (a request flood) ...
+MAX_WAITING = 4096  # ... up to this many; more are refused
 CACHE_BYTES = 64 * 1024 * 1024  # answers kept as QByteArrays (no copy per request)
 CACHE_ITEM_BYTES = 16 * 1024 * 1024  # bigger answers are copied each time, not kept
 PACK_QUERY_KEYS = frozenset({"external"})  # the only query keys that change a pack file
@@ -85,7 +87,7 @@ class ArtifactSchemeHandler(QWebEngineUrlSchemeHandler):
             answers carry :data:`NETWORK_OFF_CSP`.
 
     Signals:
-        refused(str url, str host): a request was refused because the artifact had too many in flight.
+        refused(str url, str host): a request was refused: the artifact had too many waiting.
     """
 
     refused = Signal(str, str)
@@ -101,6 +103,7 @@ class ArtifactSchemeHandler(QWebEngineUrlSchemeHandler):
         self._server = server
         self._network_allowed = network_allowed or (lambda host: False)
         self._in_flight: dict[str, int] = {}
+        self._waiting: dict[str, deque[QWebEngineUrlRequestJob]] = {}
         self._cache: OrderedDict[tuple[str, str, str], tuple[bytes, QByteArray]] = OrderedDict()
         self._sources: dict[tuple[str, str, str], bytes] = {}  # the server's bytes behind each entry
         self._cache_bytes = 0
@@ -117,10 +120,17 @@ class ArtifactSchemeHandler(QWebEngineUrlSchemeHandler):
             return
         host = url.host().lower()
         if self._in_flight.get(host, 0) >= MAX_IN_FLIGHT:
-            job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
-            log.debug("too many requests in flight for %s: refused %s", host, url.toString())
-            self.refused.emit(url.toString(), host)
+            waiting = self._waiting.setdefault(host, deque())
+            if len(waiting) >= MAX_WAITING:
+                job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
+                log.debug("too many requests waiting for %s: refused %s", host, url.toString())
+                self.refused.emit(url.toString(), host)
+            else:  # answered when one in flight is done
+                waiting.append(job)
             return
+        self._serve(job, url, host)
+
+    def _serve(self, job: QWebEngineUrlRequestJob, url: QUrl, host: str) -> None:
         path = url.path(QUrl.ComponentFormattingOption.FullyDecoded)
         pack = path.startswith(CDN_PREFIX)
         query = canonical_pack_query(url.query()) if pack else url.query()
@@ -150,6 +160,14 @@ class ArtifactSchemeHandler(QWebEngineUrlSchemeHandler):
             self._in_flight[host] = left
         else:
             self._in_flight.pop(host, None)
+        waiting = self._waiting.get(host)
+        while waiting:
+            job = waiting.popleft()
+            if shiboken6.isValid(job):  # a cancelled request's job is gone
+                self._serve(job, job.requestUrl(), host)
+                break
+        if not waiting:
+            self._waiting.pop(host, None)
 
     def _resolve(self, host: str, path: str, query: str, pack: bool) -> tuple[str, QByteArray]:
         """(mime, body): pack files and pages come from the cache when their bytes are unchanged."""
