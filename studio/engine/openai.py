@@ -34,7 +34,7 @@ from studio.engine.base import (
 )
 from studio.engine.openai_http import HTTPFailure, error_message, model_entries, net_error, pick_model
 from studio.engine.sse import ChatStream, SSEError, SSEParser, finish_reason
-from studio.store.secrets import normalize_base_url, resolve_api_key
+from studio.store.secrets import insecure_key_warning, normalize_base_url, resolve_api_key
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ class OpenAIEngine:
         base_url: the API root, with or without ``/v1`` (default: ``$STUDIO_BASE_URL``, else
             http://127.0.0.1:8080/v1).
         api_key: sent as a Bearer token; default: the system keyring's key for ``base_url``, else
-            ``$STUDIO_API_KEY``, else no Authorization header.
+            ``$STUDIO_API_KEY`` when ``base_url`` is its server (``$STUDIO_API_KEY_URL``, else
+            ``$STUDIO_BASE_URL``), else no Authorization header. Only ever sent to ``base_url``.
         connect_timeout: seconds to wait for the TCP (and TLS) connection.
         stall_timeout: seconds without a byte from the server before the answer is given up.
 
@@ -98,6 +99,8 @@ class OpenAIEngine:
             ModelLoadError: the server cannot be reached, refuses the key, or does not serve ``model``.
         """
         self._key, self._key_source = resolve_api_key(self.base_url, self._explicit_key)
+        if self._key and (warning := insecure_key_warning(self.base_url)):
+            log.warning("%s", warning)
         try:
             status, headers, body = self._fetch("GET", "/models")
         except HTTPFailure as exc:

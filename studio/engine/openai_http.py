@@ -71,7 +71,7 @@ def error_message(
             )
         return (
             f"the server at {base_url} needs an API key (HTTP {status}){tail}; store one for it in the "
-            f"system keyring or set STUDIO_API_KEY"
+            f"system keyring or set STUDIO_API_KEY (with STUDIO_API_KEY_URL={base_url})"
         )
     if status in (404, 405):
         if path == "/chat/completions" and said and said.lower() not in ("not found", "method not allowed"):

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 SERVICE = "artifacts-studio"
 ENV_KEY = "STUDIO_API_KEY"
+# The server $STUDIO_API_KEY belongs to: $STUDIO_API_KEY_URL, else $STUDIO_BASE_URL. It is sent
+# nowhere else (a key in the environment must not follow a --base-url to another host).
+ENV_KEY_URL = "STUDIO_API_KEY_URL"
+ENV_BASE_URL = "STUDIO_BASE_URL"
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 _SUFFIXES = ("/chat/completions", "/completions", "/models")
 
@@ -146,7 +151,8 @@ def delete_api_key(base_url: str) -> None:
 def resolve_api_key(base_url: str, explicit: str | None = None) -> tuple[str | None, str]:
     """The key to send to ``base_url`` and where it came from.
 
-    Order: ``explicit``, the keyring entry for ``base_url``, ``$STUDIO_API_KEY``, none.
+    Order: ``explicit``, the keyring entry for ``base_url``, ``$STUDIO_API_KEY`` (only when
+    ``base_url`` is the server it belongs to: :func:`env_key_owner`), none.
 
     Returns:
         (key or None, "argument" | "keyring" | "environment" | "none")
@@ -156,15 +162,62 @@ def resolve_api_key(base_url: str, explicit: str | None = None) -> tuple[str | N
     if key := get_api_key(base_url):
         return key, "keyring"
     if key := os.environ.get(ENV_KEY, "").strip():
-        return key, "environment"
+        owner = env_key_owner()
+        if owner is not None and owner == _normalized(base_url):
+            return key, "environment"
+        log.warning(
+            "%s is not sent to %s: it belongs to %s (set %s to the server it is for)",
+            ENV_KEY,
+            _normalized(base_url) or base_url,
+            owner or "no server",
+            ENV_KEY_URL,
+        )
     return None, "none"
+
+
+def env_key_owner() -> str | None:
+    """The normalised base URL ``$STUDIO_API_KEY`` belongs to (``$STUDIO_API_KEY_URL``, else
+    ``$STUDIO_BASE_URL``), or None when neither names a valid server."""
+    for var in (ENV_KEY_URL, ENV_BASE_URL):
+        if value := os.environ.get(var, "").strip():
+            return _normalized(value)
+    return None
+
+
+def _normalized(url: str) -> str | None:
+    try:
+        return normalize_base_url(url)
+    except EngineError:
+        return None
+
+
+def is_loopback(base_url: str) -> bool:
+    """Whether ``base_url`` names this machine (localhost, 127.x.x.x, ::1)."""
+    host = (urlsplit(_normalized(base_url) or "").hostname or "").lower()
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def insecure_key_warning(base_url: str) -> str | None:
+    """A warning when a key would travel unencrypted (plain http to another machine), else None."""
+    norm = _normalized(base_url)
+    if norm is None or not norm.startswith("http://") or is_loopback(norm):
+        return None
+    host = urlsplit(norm).hostname
+    return (
+        f"Warning: {host} is reached over plain http, so the API key is sent unencrypted and "
+        "anyone on the network path can read it. Use https:// for a remote server."
+    )
 
 
 __all__ = [
     "ENV_KEY",
+    "ENV_KEY_URL",
     "SERVICE",
     "delete_api_key",
+    "env_key_owner",
     "get_api_key",
+    "insecure_key_warning",
+    "is_loopback",
     "keyring_available",
     "normalize_base_url",
     "resolve_api_key",

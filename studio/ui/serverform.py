@@ -7,6 +7,8 @@ The key goes to the system keyring, never to the settings file.
 
 from __future__ import annotations
 
+import os
+import urllib.request
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
@@ -23,6 +25,23 @@ from PySide6.QtWidgets import (
 
 from studio.ui.jobs import BackgroundJob, one_line, start_job
 
+_MAX_LIST_BYTES = 4 * 1024 * 1024
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: the 3xx answer is raised as an HTTPError."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
 
 def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0) -> list[str]:
     """The model ids an OpenAI-compatible server lists at ``GET <base>/models`` (blocking).
@@ -32,7 +51,6 @@ def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0)
     """
     import json
     import urllib.error
-    import urllib.request
 
     from studio.engine.base import EngineError
     from studio.store.secrets import normalize_base_url
@@ -41,10 +59,18 @@ def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0)
     req = urllib.request.Request(base + "/models", headers={"Accept": "application/json"})
     if api_key:
         req.add_header("Authorization", f"Bearer {api_key}")
+    # No redirects: urllib would carry the Authorization header to another host, or down to http.
+    opener = urllib.request.build_opener(_NoRedirects)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            data = json.loads(resp.read().decode("utf-8"))
+        with opener.open(req, timeout=timeout) as resp:
+            data = json.loads(resp.read(_MAX_LIST_BYTES).decode("utf-8"))
     except urllib.error.HTTPError as e:
+        if 300 <= e.code < 400:
+            where = e.headers.get("Location", "elsewhere") if e.headers else "elsewhere"
+            raise EngineError(
+                f"{base} answered {e.code}, a redirect to {where}: not followed (the key would go "
+                "along); give the address it redirects to"
+            ) from None
         hint = " (check the API key)" if e.code in (401, 403) else ""
         raise EngineError(f"{base} answered {e.code} {e.reason}{hint}") from None
     except (urllib.error.URLError, OSError) as e:
@@ -85,6 +111,12 @@ class ServerForm(QWidget):
         self.keyring_note = QLabel("")
         self.keyring_note.setObjectName("keyringNote")
         self.keyring_note.setWordWrap(True)
+        self.insecure_note = QLabel("")
+        self.insecure_note.setObjectName("noticeError")
+        self.insecure_note.setWordWrap(True)
+        self.insecure_note.setVisible(False)
+        self.base_url.textChanged.connect(self._check_insecure)
+        self.api_key.textChanged.connect(self._check_insecure)
         self.status = QLabel("")
         self.status.setObjectName("serverStatus")
         self.status.setWordWrap(True)
@@ -97,6 +129,7 @@ class ServerForm(QWidget):
         form.addRow("Model", self.model)
         form.addRow("API key", self.api_key)
         form.addRow("", self.keyring_note)
+        form.addRow("", self.insecure_note)
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
         row.addWidget(self.test_button)
@@ -106,9 +139,27 @@ class ServerForm(QWidget):
         box.addStretch(1)
         box.addLayout(row)
         self._run(lambda job: _keyring_state(), self._on_keyring, lambda e: None)
+        self._check_insecure()
 
     def _run(self, fn: Any, on_done: Any, on_error: Any) -> BackgroundJob:
         return start_job(self._jobs, fn, on_done, on_error)
+
+    @Slot()
+    def _check_insecure(self) -> None:
+        """Warn, in the form, when the typed key would go unencrypted to another machine."""
+        from studio.store.secrets import ENV_KEY, env_key_owner, insecure_key_warning, normalize_base_url
+
+        url = self.base_url.text().strip()
+        try:
+            base = normalize_base_url(url) if url else ""
+        except Exception:  # not an address yet (being typed)
+            base = ""
+        has_key = bool(self.api_key.text().strip()) or (
+            bool(os.environ.get(ENV_KEY, "").strip()) and env_key_owner() == base
+        )
+        warning = insecure_key_warning(base) if base and has_key else None
+        self.insecure_note.setText(warning or "")
+        self.insecure_note.setVisible(warning is not None)
 
     @Slot(object)
     def _on_keyring(self, available: bool) -> None:

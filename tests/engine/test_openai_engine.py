@@ -353,6 +353,15 @@ def test_the_key_comes_from_the_argument_then_keyring_then_environment(
     with pytest.raises(ModelLoadError, match="needs an API key"):
         OpenAIEngine(server.url).load("stub-model")
     monkeypatch.setenv("STUDIO_API_KEY", KEY)
+    monkeypatch.delenv("STUDIO_API_KEY_URL", raising=False)
+    monkeypatch.delenv("STUDIO_BASE_URL", raising=False)
+    with pytest.raises(ModelLoadError, match="needs an API key"):  # the key belongs to no server
+        OpenAIEngine(server.url).load("stub-model")
+    monkeypatch.setenv("STUDIO_API_KEY_URL", "http://elsewhere.example:8080/v1")
+    with pytest.raises(ModelLoadError, match="needs an API key"):  # ... or to another one
+        OpenAIEngine(server.url).load("stub-model")
+    assert all("Authorization" not in r.headers for r in server.requests), "the key went to the wrong server"
+    monkeypatch.setenv("STUDIO_API_KEY_URL", server.url)
     assert OpenAIEngine(server.url).load("stub-model").extra["api_key"] == "environment"
     monkeypatch.setenv("STUDIO_API_KEY", "wrong")
     set_api_key(server.url.removesuffix("/v1"), KEY)

@@ -142,6 +142,7 @@ def test_resolve_order(memory: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv(secrets.ENV_KEY, raising=False)
     assert resolve_api_key(url) == (None, "none")
     monkeypatch.setenv(secrets.ENV_KEY, "env-key")
+    monkeypatch.setenv(secrets.ENV_KEY_URL, url)  # the environment key names its server
     assert resolve_api_key(url) == ("env-key", "environment")
     set_api_key(url, KEY)
     assert resolve_api_key(url) == (KEY, "keyring")
@@ -163,3 +164,26 @@ def test_the_key_never_lands_in_settings_or_the_log(
     assert KEY not in path.read_text()
     assert "stored an API key" in caplog.text
     assert KEY not in caplog.text
+
+
+def test_the_environment_key_goes_only_to_its_own_server(monkeypatch) -> None:
+    from studio.store.secrets import resolve_api_key
+
+    monkeypatch.setenv("STUDIO_API_KEY", "sk-env")
+    monkeypatch.delenv("STUDIO_API_KEY_URL", raising=False)
+    monkeypatch.delenv("STUDIO_BASE_URL", raising=False)
+    assert resolve_api_key("http://127.0.0.1:8080/v1") == (None, "none")
+    monkeypatch.setenv("STUDIO_BASE_URL", "http://127.0.0.1:8080")
+    assert resolve_api_key("http://127.0.0.1:8080/v1") == ("sk-env", "environment")
+    assert resolve_api_key("https://evil.example/v1") == (None, "none")
+    monkeypatch.setenv("STUDIO_API_KEY_URL", "https://api.example.com/v1")
+    assert resolve_api_key("http://127.0.0.1:8080/v1") == (None, "none")
+    assert resolve_api_key("https://api.example.com") == ("sk-env", "environment")
+
+
+def test_plain_http_to_another_machine_is_warned_about() -> None:
+    from studio.store.secrets import insecure_key_warning
+
+    assert insecure_key_warning("http://gpu-box:8000/v1") is not None
+    for url in ("https://gpu-box/v1", "http://127.0.0.1:8080", "localhost:8080", "http://[::1]:1/v1"):
+        assert insecure_key_warning(url) is None, url
