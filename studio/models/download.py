@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MARGIN = 512 * MiB
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_ETAG = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # a git blob id or an LFS SHA-256
 
 # -- errors ---------------------------------------------------------------------------------------
 
@@ -122,6 +123,49 @@ def _storage(cache: Path, repo: str) -> Path:
     return cache / repo_folder_name(repo_id=repo, repo_type="model")
 
 
+def check_repo_path(name: str, what: str = "file name") -> str:
+    """A path inside a repository as the hub names it, refused when it could leave the cache.
+
+    Raises:
+        DownloadError: empty, absolute, a drive, a backslash, a ``..`` or empty part, a control character.
+    """
+    parts = name.split("/")
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or re.match(r"^[A-Za-z]:", name)
+        or any(p in ("", ".", "..") for p in parts)
+        or any(ord(c) < 32 or c == "\x7f" for c in name)
+    ):
+        raise DownloadError(f"the hub sent an unsafe {what}: {name!r}; nothing was written.")
+    return name
+
+
+def check_etag(etag: str, name: str) -> str:
+    """An ETag used as a blob's file name: 40 or 64 lower-case hex digits.
+
+    Raises:
+        DownloadError: anything else.
+    """
+    if not _ETAG.match(etag):
+        raise DownloadError(f"the hub sent an unsafe ETag for {name}: {etag[:80]!r}; nothing was written.")
+    return etag
+
+
+def inside(root: Path, path: Path) -> Path:
+    """``path``, checked to resolve (symlinks and all) inside ``root``.
+
+    Raises:
+        DownloadError: it would not.
+    """
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise DownloadError(f"refused to write outside the model cache: {path}")
+    return path
+
+
 def _present(storage: Path, commit: str, name: str, size: int, etag: str | None) -> int:
     """Bytes of ``name`` already in the cache: the whole file, or a partial blob."""
     if (storage / "snapshots" / commit / name).is_file():
@@ -166,7 +210,15 @@ def plan_download(
         info = HfApi(endpoint=endpoint, token=token).model_info(repo, revision=revision, files_metadata=True)
     except Exception as exc:  # every hub / network error becomes one sentence
         raise DownloadError(_explain(exc, repo, endpoint, revision, None)) from None
-    commit = info.sha or revision or "main"
+    commit = info.sha or (revision if revision and _COMMIT.match(revision) else "")
+    if not _COMMIT.match(commit):
+        raise DownloadError(
+            f"{host_of(endpoint)} sent a bad commit id for {repo}: {commit[:80]!r} (not 40 hex digits); "
+            "nothing was written."
+        )
+    check_repo_path(revision or "main", "revision")
+    for s in info.siblings or []:
+        check_repo_path(s.rfilename)
     siblings = [s for s in info.siblings or [] if pattern is None or fnmatch(s.rfilename, pattern)]
     if not siblings:
         what = f"no file matching {pattern}" if pattern else "no files"
@@ -180,6 +232,7 @@ def plan_download(
         etag = s.lfs.sha256 if s.lfs is not None else s.blob_id
         files.append((s.rfilename, size))
         if etag:
+            check_etag(etag, s.rfilename)
             etags.append((s.rfilename, etag))
         present += _present(storage, commit, s.rfilename, size, etag)
     return DownloadPlan(
@@ -262,7 +315,9 @@ def download(
     try:
         (storage / "refs").mkdir(parents=True, exist_ok=True)
         if not _COMMIT.match(plan.ref) or plan.ref != plan.revision:
-            (storage / "refs" / plan.ref).write_text(plan.revision)
+            ref = inside(storage, storage / "refs" / check_repo_path(plan.ref, "revision"))
+            ref.parent.mkdir(parents=True, exist_ok=True)
+            ref.write_text(plan.revision)
         for name, size in plan.files:
             current = name
             if cancel is not None and cancel.cancelled:

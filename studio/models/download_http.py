@@ -148,7 +148,11 @@ class Fetch:
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
         from huggingface_hub.utils import build_hf_headers
 
-        pointer = self.storage / "snapshots" / self.plan.revision / name
+        from studio.models.download import check_etag, check_repo_path, inside
+
+        pointer = inside(
+            self.storage, self.storage / "snapshots" / self.plan.revision / check_repo_path(name)
+        )
         if pointer.is_file():
             meter.start_file(name, size)
             return
@@ -160,7 +164,7 @@ class Fetch:
                 f"{host_of(self.endpoint)} gave no ETag for {name}: it is not a Hugging Face hub."
             )
         expected = meta.size if meta.size is not None else size
-        blob = self.storage / "blobs" / etag
+        blob = inside(self.storage, self.storage / "blobs" / check_etag(etag, name))
         if not blob.is_file():
             headers = build_hf_headers(token=self.token)
             headers["Accept-Encoding"] = "identity"
