@@ -40,6 +40,19 @@ _SHIM = """<script>/* artifacts-studio: embedded data files, served to fetch("da
 })();
 </script>"""
 
+# What an exported page may do when its artifact's Network toggle was off: run its own inline code
+# and the inlined libraries, read data:/blob: URLs; nothing from or to the network (no fetch, no
+# images, fonts, frames or forms elsewhere).
+EXPORT_CSP = (
+    "default-src 'none'; "
+    "script-src 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' data: blob:; "
+    "style-src 'unsafe-inline' data: blob:; "
+    "img-src data: blob:; font-src data: blob:; media-src data: blob:; "
+    "connect-src data: blob:; worker-src data: blob:; frame-src data: blob:; "
+    "form-action 'none'; base-uri 'none'"
+)
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{EXPORT_CSP}">'
+
 _HEAD_OPEN = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 _HTML_OPEN = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
@@ -64,7 +77,9 @@ def data_shim(files: dict[str, tuple[str, bytes]]) -> str:
     return _SHIM % json.dumps(table, sort_keys=True).replace("<", "\\u003c")
 
 
-def export_html(html: str, files: dict[str, tuple[str, bytes]], *, runtime: bool = True) -> str:
+def export_html(
+    html: str, files: dict[str, tuple[str, bytes]], *, runtime: bool = True, network: bool = False
+) -> str:
     """Make one standalone page.
 
     Args:
@@ -72,18 +87,19 @@ def export_html(html: str, files: dict[str, tuple[str, bytes]], *, runtime: bool
         files: the artifact's data files, name -> (mime, data); may be empty.
         runtime: inline every CDN library the offline runtime pack serves, so the page needs no
             network (unknown URLs are left as they are).
+        network: the artifact's Network toggle was on: no Content-Security-Policy is added. Off:
+            :data:`CSP_META` goes first in <head>, so the page reaches no network in a browser either.
 
     Returns:
-        The page, with the runtime and data embedded and the fetch shim first in <head> when there
-        are files.
+        The page, with the runtime and data embedded, the CSP and then the fetch shim first in <head>.
     """
     if runtime:
         html = with_runtime(html)
-    if not files:
+    head = ("" if network else CSP_META) + (data_shim(files) if files else "")
+    if not head:
         return html
-    shim = data_shim(files)
     for pattern in (_HEAD_OPEN, _HTML_OPEN, _DOCTYPE):
         match = pattern.search(html)
         if match:
-            return html[: match.end()] + shim + html[match.end() :]
-    return shim + html
+            return html[: match.end()] + head + html[match.end() :]
+    return head + html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,12 +38,17 @@ def save_dialog(parent: QWidget, title: str, native: bool) -> QFileDialog:
     return dialog
 
 
-def write_export(path: str | Path, html: str, files: dict[str, tuple[str, bytes]]) -> str | None:
-    """Write the page with its data files inlined; returns None, or one line saying what failed."""
+def write_export(
+    path: str | Path, html: str, files: dict[str, tuple[str, bytes]], *, network: bool = False
+) -> str | None:
+    """Write the page with its data files inlined; returns None, or one line saying what failed.
+
+    ``network``: the artifact's Network toggle is on (the page gets no Content-Security-Policy).
+    """
     from studio.core.export import export_html
 
     try:
-        Path(path).write_text(export_html(html, files), encoding="utf-8")
+        Path(path).write_text(export_html(html, files, network=network), encoding="utf-8")
     except OSError as e:
         return f"Could not export to {path}: {e.strerror or e}"
     return None
@@ -69,6 +75,8 @@ class ArtifactExport(QObject):
             parent,
             native,
         )
+        # Whether the shown artifact's Network toggle is on (then the export gets no CSP); the window sets it.
+        self.network_on: Callable[[], bool] = lambda: False
 
     def _version(self, what: str) -> Version | None:
         version = self.s.current_version()
@@ -102,7 +110,7 @@ class ArtifactExport(QObject):
         if version is None:
             return False
         files = {a.name: (a.mime, a.data) for a in self.s.conversation.attachments()}
-        error = write_export(path, version.html, files)
+        error = write_export(path, version.html, files, network=self.network_on())
         if error:
             self.chat.show_notice(error, "error")
             return False

@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
             params=params, system_prompt=system_prompt, parent=self,
         )  # fmt: skip
         self.exporter = ArtifactExport(s, chat, status, self, native_dialogs)
+        self.exporter.network_on = lambda: self.pane.network_toggle.isChecked()
         self.splitter = self._build_splitter()
         self.models = ModelSwitcher(
             self.runner, self.prefs, self.splitter, chat=chat, status=status, parent=self, native_dialogs=native_dialogs

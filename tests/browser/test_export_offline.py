@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from chromium import PageResult, chromium_binary, open_page
 
+from studio.core.export import export_html
 from studio.core.extract import extract
 from studio.core.runtime import default_pack
 from studio.core.runtime.inline import inline_runtime
@@ -29,6 +30,11 @@ pytestmark = [
         reason="runtime pack not fetched: run `python scripts/fetch_runtime.py`",
     ),
 ]
+
+
+def exported(page: str) -> str:
+    """The page as Export writes it with the Network toggle off: runtime inlined, CSP first."""
+    return export_html(page, {})
 
 
 def corpus_page(corpus_dir: Path, case: str) -> str:
@@ -61,7 +67,7 @@ def test_three_js_corpus_answers_render_offline(corpus_dir: Path, case: str) -> 
 
 @pytest.mark.corpus
 def test_preact_import_map_answer_renders_offline(corpus_dir: Path) -> None:
-    result = open_page(inline_runtime(corpus_page(corpus_dir, "17")))
+    result = open_page(exported(corpus_page(corpus_dir, "17")))
     assert result.loaded and result.errors == []
     assert "Detect Objects" in text_of(result), "the Preact app rendered"
 
@@ -76,7 +82,7 @@ const px = document.getElementById("c").getContext("2d").getImageData(0, 0, 400,
 let inked = 0; for (let i = 3; i < px.length; i += 4) if (px[i]) inked++;
 document.body.dataset.result = "v" + Chart.version + " bars=" + chart.getDatasetMeta(0).data.length + " inked=" + inked;
 </script></body></html>"""
-    result = open_page(inline_runtime(page))
+    result = open_page(exported(page))
     assert result.errors == []
     m = re.search(r'data-result="v4\.4\.1 bars=3 inked=(\d+)"', result.dom)
     assert m and int(m.group(1)) > 1000, result.dom[:300]
@@ -101,7 +107,7 @@ scene.add(new THREE.Mesh(new RoundedBoxGeometry(1, 1, 1, 2, 0.1), new THREE.Mesh
 renderer.render(scene, camera);
 document.body.dataset.result = "r" + THREE.REVISION + " controls=" + (controls.object === camera);
 </script></body></html>"""
-    result = open_page(inline_runtime(page))
+    result = open_page(exported(page))
     assert result.errors == []
     assert 'data-result="r160 controls=true"' in result.dom
 
@@ -115,7 +121,7 @@ import * as d3 from "https://cdn.jsdelivr.net/npm/d3@7/+esm";
 d3.select("#s").selectAll("circle").data([1, 2, 3]).join("circle").attr("r", 5).attr("cx", d => d * 20).attr("cy", 50);
 setTimeout(() => { document.body.dataset.result = "d3=" + d3.version + " color=" + getComputedStyle(document.getElementById("p")).color; }, 500);
 </script></body></html>"""
-    result = open_page(inline_runtime(page))
+    result = open_page(exported(page))
     assert result.errors == []
     assert result.dom.count("<circle") == 3
     m = re.search(r'data-result="d3=7\.9\.0 color=([^"]+)"', result.dom)
@@ -145,7 +151,7 @@ def test_classic_builds_of_the_pack_load_offline() -> None:
         f'<!DOCTYPE html><html><head><meta charset="utf-8">{tags}</head><body>'
         f'<script>document.body.dataset.missing = "[" + ({check}) + "]";</script></body></html>'
     )
-    result = open_page(inline_runtime(page))
+    result = open_page(exported(page))
     assert result.errors == []
     assert 'data-missing="[]"' in result.dom
 
@@ -160,7 +166,7 @@ def test_react_component_renders_offline() -> None:
     )
     art = extract(f"```tsx\n{src}```\n").artifact
     assert art is not None and art.kind == "react"
-    result = open_page(inline_runtime(standalone_html(art)), budget_ms=6000)
+    result = open_page(exported(standalone_html(art)), budget_ms=6000)
     assert result.errors == []
     assert "Count 2 item 1 item 2" in text_of(result)
 
@@ -170,7 +176,7 @@ def test_react_component_renders_offline() -> None:
 def test_react_answer_with_an_unpacked_import_gives_one_clear_message(
     corpus_dir: Path, case: str, module: str
 ) -> None:
-    result = open_page(inline_runtime(corpus_page(corpus_dir, case)), budget_ms=6000)
+    result = open_page(exported(corpus_page(corpus_dir, case)), budget_ms=6000)
     assert len(result.errors) == 1, result.errors
     assert result.errors[0].startswith(f'console.error: {ERROR_PREFIX} could not load module "{module}"')
 
@@ -179,7 +185,7 @@ def test_react_answer_with_an_unpacked_import_gives_one_clear_message(
 def test_react_tsx_answer_16_compiles_and_runs_offline(corpus_dir: Path) -> None:
     # The component requires props the harness cannot know; React and Babel load from the pack and the
     # only error is the component's own TypeError on its missing props.
-    result = open_page(inline_runtime(corpus_page(corpus_dir, "16")), budget_ms=6000)
+    result = open_page(exported(corpus_page(corpus_dir, "16")), budget_ms=6000)
     assert not any(ERROR_PREFIX in e for e in result.errors), result.errors
     assert result.errors and all("reading 'filter'" in e for e in result.errors)
 
@@ -197,7 +203,7 @@ import anime from "https://esm.sh/animejs@3.2.2";
 document.body.dataset.result = [typeof Tone.Synth, Matter.Engine === Engine, typeof Chart, typeof Plotly.newPlot,
   typeof $.fn.jquery, marked.parse("*a*").trim(), typeof anime].join("|");
 </script></body></html>"""
-    result = open_page(inline_runtime(page))
+    result = open_page(exported(page))
     assert result.errors == []
     assert (
         'data-result="function|true|function|function|string|&lt;p&gt;&lt;em&gt;a&lt;/em&gt;&lt;/p&gt;|function"'
@@ -221,3 +227,17 @@ def test_bootstrap_font_awesome_axios_answer_loads_offline(corpus_dir: Path) -> 
     assert result.loaded
     assert result.errors and all("Network Error" in e for e in result.errors), result.errors
     assert 'data-fa="true"' in result.dom and "system-ui" in result.dom
+
+
+def test_the_export_csp_stops_the_network_in_a_browser() -> None:
+    """With the toggle off the exported page cannot fetch, load images or connect; on, it may try."""
+    page = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script>
+document.addEventListener("securitypolicyviolation", e => console.error("csp " + e.violatedDirective));
+fetch("https://example.com/x").catch(e => {});
+new Image().src = "https://example.com/i.png";
+</script></body></html>"""
+    result = open_page(exported(page))
+    assert any("csp connect-src" in e for e in result.errors), result.errors
+    assert any("csp img-src" in e for e in result.errors), result.errors
+    control = open_page(export_html(page, {}, network=True))
+    assert not any(e.startswith("csp") or " csp " in e for e in control.errors), control.errors
