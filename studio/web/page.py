@@ -260,14 +260,10 @@ class ArtifactPage(QWebEnginePage):
             QWebEnginePage.NavigationType.NavigationTypeTyped,
             QWebEnginePage.NavigationType.NavigationTypeReload,
         )
-        if scheme == SCHEME and app_load and is_main_frame:
-            return True  # the app's own load()/reload()
-        if scheme in _INNER_SCHEMES:
-            here = self.url()
-            if scheme != SCHEME or not is_main_frame or here.isEmpty() or here.scheme() != SCHEME:
-                return True
-            if url.host() == here.host():
-                return True
+        if app_load and is_main_frame and scheme in (SCHEME, "about"):
+            return True  # the app's own load()/reload() (about:blank to unload)
+        if scheme in _INNER_SCHEMES and self._inner_ok(url, scheme, is_main_frame):
+            return True
         link = nav_type == QWebEnginePage.NavigationType.NavigationTypeLinkClicked
         clicked = time.monotonic() - self._input_at < USER_GESTURE_S
         if link and clicked and scheme in _EXTERNAL_SCHEMES and not self._asking:
@@ -285,6 +281,18 @@ class ArtifactPage(QWebEnginePage):
             return False
         self._note("warning", f"navigation to {url.toString()} blocked")
         return False
+
+    def _inner_ok(self, url: QUrl, scheme: str, is_main_frame: bool) -> bool:
+        """An artifact stays in its own origin: no hop through data:/blob: to another artifact.
+
+        The main frame may only move within its artifact's host; a frame may hold in-page content
+        (data:, blob:, about:) or its own artifact's pages, never another artifact's (or its reset page).
+        """
+        here = self.url()
+        own = here.host() if here.scheme() == SCHEME else ""
+        if scheme == SCHEME:
+            return bool(own) and url.host() == own
+        return not is_main_frame  # data:/blob:/about: in a frame; a top-level one would leave the origin
 
     def createWindow(self, window_type: QWebEnginePage.WebWindowType) -> QWebEnginePage:
         """No popups, ever."""
