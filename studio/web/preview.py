@@ -96,23 +96,47 @@ def kill_renderer(page: QWebEnginePage) -> bool:
     return True
 
 
+MAX_RENDERER_MB = 1536  # a renderer bigger than this is stopped (an artifact's memory flood)
+
+
+def renderer_rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
 class HangWatchdog(QObject):
     """Pings a page's renderer with a tiny script; no answer in time means it hangs.
 
     Chromium's own "unresponsive renderer" notice is not exposed by Qt 6.12, so this uses a
     heartbeat in an isolated JS world (the artifact cannot see or block it).
 
+    It also stops a renderer that grows past ``max_mb`` (read from /proc where there is one):
+    an artifact that floods its own process with memory is stopped like a hung one.
+
     Signals:
-        hung(): the renderer did not answer within ``timeout_ms``; it has been killed when
-            ``kill`` is True.
+        hung(): the renderer did not answer within ``timeout_ms``, or grew past ``max_mb``; it has
+            been killed when ``kill`` is True (``reason`` says which: "hung" or "memory").
     """
 
     hung = Signal()
 
     def __init__(
-        self, page: QWebEnginePage, *, interval_ms: int = 500, timeout_ms: int = 2500, kill: bool = True
+        self,
+        page: QWebEnginePage,
+        *,
+        interval_ms: int = 500,
+        timeout_ms: int = 2500,
+        kill: bool = True,
+        max_mb: float | None = None,
     ) -> None:
         super().__init__(page)
+        self.max_mb = MAX_RENDERER_MB if max_mb is None else max_mb
+        self.reason = ""
         self._page = page
         self._timeout_s = timeout_ms / 1000
         self._kill = kill
@@ -141,18 +165,30 @@ class HangWatchdog(QObject):
 
     def _tick(self) -> None:
         now = time.monotonic()
+        pid = self._page.renderProcessPid()
+        if pid > 0 and pid != os.getpid() and (mb := renderer_rss_mb(pid)) > self.max_mb:
+            log.warning("renderer %s uses %.0f MB (limit %.0f): stopped", pid, mb, self.max_mb)
+            note = getattr(self._page, "note", None)
+            if callable(note):
+                note("error", f"the page used {mb:.0f} MB of memory and was stopped")
+            self._fire("memory")
+            return
         if self._sent_at is not None:
             if now - self._sent_at > self._timeout_s:
-                self.stop()
-                if self._kill:
-                    kill_renderer(self._page)
-                self.hung.emit()
+                self._fire("hung")
             return
         self._sent_at = now
         seq = self._seq
         self._page.runJavaScript(
             "1", QWebEngineScript.ScriptWorldId.ApplicationWorld, lambda _result, s=seq: self._answer(s)
         )
+
+    def _fire(self, reason: str) -> None:
+        self.reason = reason
+        self.stop()
+        if self._kill:
+            kill_renderer(self._page)
+        self.hung.emit()
 
     def _answer(self, seq: int) -> None:
         if seq == self._seq:
