@@ -32,7 +32,10 @@ from studio.models.download_types import (
     DownloadPlan,
     DownloadProgress,
     MiB,
+    check_etag,
+    check_repo_path,
     host_of,
+    inside,
 )
 
 log = logging.getLogger(__name__)
@@ -147,8 +150,6 @@ class Fetch:
     def __call__(self, name: str, size: int, meter: Meter, cancel: CancelToken | None) -> None:
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
         from huggingface_hub.utils import build_hf_headers
-
-        from studio.models.download import check_etag, check_repo_path, inside
 
         pointer = inside(
             self.storage, self.storage / "snapshots" / self.plan.revision / check_repo_path(name)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from studio.engine.base import EngineError
@@ -80,4 +82,63 @@ def host_of(endpoint: str | None) -> str:
     return urlsplit(endpoint or constants.ENDPOINT).netloc or (endpoint or "the hub")
 
 
-__all__ = ["GB", "DownloadCancelled", "DownloadError", "DownloadPlan", "DownloadProgress", "MiB", "host_of"]
+__all__ = [
+    "GB",
+    "DownloadCancelled",
+    "DownloadError",
+    "DownloadPlan",
+    "DownloadProgress",
+    "MiB",
+    "check_etag",
+    "check_repo_path",
+    "host_of",
+    "inside",
+]
+
+
+# -- paths from the hub: a hostile hub must not write outside the cache ---------------------------
+
+_ETAG = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # a git blob id or an LFS SHA-256
+
+
+def check_repo_path(name: str, what: str = "file name") -> str:
+    """A path inside a repository as the hub names it, refused when it could leave the cache.
+
+    Raises:
+        DownloadError: empty, absolute, a drive, a backslash, a ``..`` or empty part, a control character.
+    """
+    parts = name.split("/")
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or re.match(r"^[A-Za-z]:", name)
+        or any(p in ("", ".", "..") for p in parts)
+        or any(ord(c) < 32 or c == "\x7f" for c in name)
+    ):
+        raise DownloadError(f"the hub sent an unsafe {what}: {name!r}; nothing was written.")
+    return name
+
+
+def check_etag(etag: str, name: str) -> str:
+    """An ETag used as a blob's file name: 40 or 64 lower-case hex digits.
+
+    Raises:
+        DownloadError: anything else.
+    """
+    if not _ETAG.match(etag):
+        raise DownloadError(f"the hub sent an unsafe ETag for {name}: {etag[:80]!r}; nothing was written.")
+    return etag
+
+
+def inside(root: Path, path: Path) -> Path:
+    """``path``, checked to resolve (symlinks and all) inside ``root``.
+
+    Raises:
+        DownloadError: it would not.
+    """
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and not real.is_relative_to(real_root):
+        raise DownloadError(f"refused to write outside the model cache: {path}")
+    return path

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import QUrl
 
+from studio.cli.check import check_main
 from studio.core.serving import ArtifactServer
-from studio.web.checker import MAX_BLOCKED, check_file, check_main
+from studio.web.checker import MAX_BLOCKED, check_file
 from studio.web.page import MAX_ENTRIES, MAX_MESSAGE_CHARS, ConsoleBudget
 from studio.web.scheme import MAX_IN_FLIGHT, ArtifactSchemeHandler, canonical_pack_query
 
