@@ -1,6 +1,6 @@
 """Launch time and idle memory of the studio window (prints a table; not a timed test).
 
-1. Launch -> window shown: fresh subprocesses run ``studio.cli.main(["gui"])`` with STUDIO_MEASURE_STARTUP=1;
+1. Launch -> window shown: fresh subprocesses run ``python -m studio`` with STUDIO_MEASURE_STARTUP=1;
    the app prints the wall-clock time once the first event-loop turn after ``show()`` has run.
    The figure is that time minus the moment just before the process was spawned (interpreter start,
    imports, QApplication, web profile, window, show). Median of several runs; the first run is
@@ -58,14 +58,8 @@ def measure_startup(runs: int, platform: str) -> list[tuple[str, float, float, f
     py = sys.executable
     commands = {
         "python -c pass (interpreter only)": [py, "-c", "pass"],
-        "studio.cli.main gui -> window shown": [
-            py,
-            "-c",
-            'import sys; from studio.cli import main; sys.exit(main(["gui"]))',
-        ],
+        "python -m studio (cli) -> shown": [py, "-m", "studio"],
     }
-    if (REPO / "studio" / "cli.py").exists():
-        commands["python -m studio (cli) -> shown"] = [py, "-m", "studio"]
     rows = []
     for what, cmd in commands.items():
         shown, total, cpu = [], [], []

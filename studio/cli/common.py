@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.engine.base import GenerationParams
-from studio.store.settings import Settings
+if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
+    from studio.engine.base import GenerationParams
+    from studio.store.settings import Settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_NO_ARTIFACT = 0, 1, 2, 3
 EXIT_CANCELLED = 130
@@ -75,6 +76,9 @@ def params_from_args(args: argparse.Namespace, settings: Settings | None = None)
     Raises:
         ValueError: a parameter is out of range.
     """
+    from studio.engine.base import GenerationParams
+    from studio.store.settings import Settings
+
     base = settings or Settings()
     values: dict[str, Any] = {"max_tokens": base.max_tokens, "temperature": base.temperature}
     for name in ("max_tokens", "temperature", "top_p", "seed", "repetition_penalty"):

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.cli.common import (
     EXIT_BAD_INPUT,
@@ -27,13 +27,11 @@ from studio.cli.common import (
     engine_options,
     params_from_args,
 )
-from studio.core.extract import extract
-from studio.core.extract.types import fence_for
 from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, fix_prompt, verdict_from
-from studio.core.prompts import default_prompt
 from studio.core.resources import resource_path
-from studio.core.standalone import standalone_html
-from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams
+
+if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
+    from studio.engine.base import ChatMessage, Chunk, Engine, GenerationParams
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +128,13 @@ def check_answer(text: str, wait_ms: int = 1500) -> tuple[dict | None, Any]:
     Returns:
         (the checker's report or None when there is no artifact, the artifact or None).
     """
+    from studio.core.extract import extract
+    from studio.core.standalone import standalone_html
+    from studio.web.checker import check_file
+
     artifact = extract(text).artifact
     if artifact is None:
         return None, None
-    from studio.web.checker import check_file
 
     with tempfile.TemporaryDirectory(prefix="studio-eval-") as tmp:
         page = Path(tmp) / "artifact.html"
@@ -142,6 +143,8 @@ def check_answer(text: str, wait_ms: int = 1500) -> tuple[dict | None, Any]:
 
 
 def _generate(engine: Engine, messages: list[ChatMessage], params: GenerationParams) -> tuple[str, Chunk]:
+    from studio.engine.base import Chunk
+
     parts: list[str] = []
     last = Chunk(finish_reason="error", error="the engine produced no output")
     for chunk in engine.stream_chat(messages, params):
@@ -154,6 +157,9 @@ def run_prompt(
     engine: Engine, item: EvalPrompt, params: GenerationParams, *, fixes: int, wait_ms: int, system: str
 ) -> Row:
     """Answer one prompt, check it, and fix it up to ``fixes`` times (stopping when a fix does not help)."""
+    from studio.core.extract.types import fence_for
+    from studio.core.standalone import standalone_html
+
     row = Row(item.id, item.category)
     messages: list[ChatMessage] = [
         {"role": "system", "content": system},
@@ -255,6 +261,8 @@ def summary_line(rows: list[Row]) -> str:
 
 def eval_main(args: argparse.Namespace) -> int:
     """``eval [PROMPTS] [--model M] [--engine E] [--fixes N] [--max-tokens N] [--json]``."""
+    from studio.core.prompts import default_prompt
+    from studio.engine.base import EngineError
     from studio.models.registry import create_engine
     from studio.store.settings import load_settings
 

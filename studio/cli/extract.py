@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from studio.cli.common import EXIT_BAD_INPUT, EXIT_NO_ARTIFACT, EXIT_OK, err
-from studio.core.extract import Extraction, extract
-from studio.core.standalone import standalone_html
+
+if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
+    from studio.core.extract import Extraction
 
 
 def _read_text(source: str, stdin: TextIO) -> str:
@@ -36,12 +37,16 @@ def extract_main(args: argparse.Namespace) -> int:
     except OSError as exc:
         err(f"{args.answer}: cannot be read ({exc.strerror or exc})")
         return EXIT_BAD_INPUT
+    from studio.core.extract import extract
+
     result = extract(text)
     return emit_artifact(result, args.output, as_json=args.json, html_to_stdout=not args.json)
 
 
 def emit_artifact(result: Extraction, output: str | None, *, as_json: bool, html_to_stdout: bool) -> int:
     """Write (or print) the artifact of ``result`` as one HTML page; returns the exit code."""
+    from studio.core.standalone import standalone_html
+
     art = result.artifact
     if art is None:
         err(f"no artifact: {result.reason}")

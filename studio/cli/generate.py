@@ -21,15 +21,11 @@ from studio.cli.common import (
     err,
     params_from_args,
 )
-from studio.cli.extract import emit_artifact
-from studio.core.attachments import Attachment, AttachmentError, compose_user_message, load_attachment
-from studio.core.extract import StreamingExtractor, extract
-from studio.core.prompts import default_prompt
-from studio.engine.base import ChatMessage, Chunk, Engine, EngineError, GenerationParams, ModelLoadError
-from studio.store.settings import load_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
     from studio.cli.library import GenerateSaver
+    from studio.core.attachments import Attachment
+    from studio.engine.base import ChatMessage, Chunk, Engine, GenerationParams
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +93,10 @@ def generate_main(args: argparse.Namespace) -> int:
 
     Stored settings fill in what the flags leave out (model, engine, temperature, max tokens, system prompt).
     """
+    from studio.core.attachments import AttachmentError, load_attachment
+    from studio.engine.base import EngineError, ModelLoadError
     from studio.models.registry import create_engine
+    from studio.store.settings import load_settings
 
     settings = load_settings()
     args.model = args.model or settings.model
@@ -170,6 +169,12 @@ def _run_turns(
     args: argparse.Namespace,
     saver: GenerateSaver | None = None,
 ) -> int:
+    from studio.cli.extract import emit_artifact
+    from studio.core.attachments import compose_user_message
+    from studio.core.extract import StreamingExtractor, extract
+    from studio.core.prompts import default_prompt
+    from studio.engine.base import Chunk
+
     messages: list[ChatMessage] = [{"role": "system", "content": args.system or default_prompt()}]
     figures: list[dict[str, object]] = []
     answer, last = "", Chunk()

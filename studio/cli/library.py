@@ -14,23 +14,24 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.cli.common import EXIT_BAD_INPUT, EXIT_OK, err
-from studio.core.attachments import Attachment
-from studio.core.export import export_html
-from studio.core.extract import extract
-from studio.core.standalone import standalone_html
+from studio.cli.common import EXIT_BAD_INPUT, EXIT_NO_ARTIFACT, EXIT_OK, err
 from studio.store.db import StoreError
-from studio.store.library import Library
-from studio.store.records import ArtifactVersion, StoredConversation
-from studio.store.writer import AnswerRecorder, LibraryWriter
+
+if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
+    from studio.core.attachments import Attachment
+    from studio.store.library import Library
+    from studio.store.records import ArtifactVersion, StoredConversation
+    from studio.store.writer import AnswerRecorder
 
 log = logging.getLogger(__name__)
 
 
 def open_library(data_dir: str | None) -> Library:
     """Open the library for a command; a recovery notice goes to stderr. Raises StoreError."""
+    from studio.store.library import Library
+
     lib = Library.at(data_dir)
     if lib.recovery is not None:
         err(lib.recovery.message)
@@ -159,7 +160,10 @@ def export_main(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         if version is None:
             err(f"conversation {cid[:12]} has no artifact")
-            return 3
+            return EXIT_NO_ARTIFACT
+        from studio.core.export import export_html
+        from studio.core.standalone import standalone_html
+
         page = export_html(standalone_html(version.to_artifact()), version_files(lib.load(cid), version))
     try:
         Path(args.output).write_text(page, encoding="utf-8")
@@ -184,6 +188,8 @@ class GenerateSaver:
         lib = open_library(data_dir)
         self.path = lib.path
         lib.close()
+        from studio.store.writer import LibraryWriter
+
         self.writer = LibraryWriter(self.path)
         self.conversation_id: str | None = None
         self._parent: str | None = None
@@ -234,6 +240,8 @@ class GenerateSaver:
             return
         rec.finish(finish_reason or "stop", content=answer, error=error, stats=stats).result()
         self._parent, self._answer = rec.message_id, None
+        from studio.core.extract import extract
+
         art = extract(answer).artifact
         if art is not None:
             mid = rec.message_id

@@ -25,7 +25,6 @@ from studio.models import catalog
 from studio.models.catalog import Entry
 from studio.models.hfcache import cached_files, is_installed
 from studio.models.pull import resolve_pull
-from studio.models.registry import available_engines
 from studio.models.sysinfo import Memory, has_metal, memory
 
 
@@ -53,6 +52,8 @@ def report(show_all: bool = False) -> dict[str, object]:
         mem: Memory | None = memory()
     except OSError:
         mem = None
+    from studio.models.registry import available_engines
+
     here = available_engines()
     engines = list(catalog.ENGINES) if show_all else here
     cache = cached_files()

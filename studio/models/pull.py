@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from studio.models import catalog
 from studio.models.catalog import Entry
-from studio.models.registry import available_engines
 from studio.models.sysinfo import preferred_engine
 
 
 def best_engine(here: list[str] | None = None) -> str | None:
     """The engine a bare size downloads for: the preferred one (:func:`sysinfo.preferred_engine`)
     among those installed here, or None when none is."""
+    from studio.models.registry import available_engines
+
     here = available_engines() if here is None else here
     return preferred_engine(set(here)) if here else None
 
