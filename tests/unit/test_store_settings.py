@@ -61,3 +61,21 @@ def test_data_dir_order_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPa
     assert paths.data_dir(tmp_path / "flag") == tmp_path / "flag"
     monkeypatch.setenv(paths.ENV_CONFIG_DIR, str(tmp_path / "conf"))
     assert paths.settings_path() == tmp_path / "conf" / "settings.json"
+
+
+def test_every_per_user_path_follows_its_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(paths.ENV_DATA_DIR, str(tmp_path / "env"))
+    monkeypatch.setenv(paths.ENV_CONFIG_DIR, str(tmp_path / "conf"))
+    monkeypatch.setenv(paths.ENV_LOG_DIR, str(tmp_path / "logs"))
+    assert paths.artifact_state_dir() == tmp_path / "env" / "artifact-state"
+    assert paths.artifact_state_dir(tmp_path / "flag") == tmp_path / "flag" / "artifact-state"  # --data-dir
+    assert paths.window_state_path() == tmp_path / "conf" / "window.ini"
+    assert paths.log_dir() == tmp_path / "logs"
+
+
+def test_the_atomic_json_writer_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from studio.store.settings import write_json_atomic
+
+    target = write_json_atomic(tmp_path / "deep" / "models.json", {"models": [{"path": "/ü"}]})
+    assert json.loads(target.read_text(encoding="utf-8")) == {"models": [{"path": "/ü"}]}
+    assert [p.name for p in target.parent.iterdir()] == ["models.json"]
