@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 ENV = "QTWEBENGINE_CHROMIUM_FLAGS"
 # No UDP unless it goes through a proxy (Chromium proxies no UDP): no STUN/TURN datagrams from

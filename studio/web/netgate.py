@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("studio.web.netgate")
+log = logging.getLogger(__name__)
 
 ALLOW_S = 120.0  # an allowed destination stays open this long after its last allowed request
 MAX_CONNECTIONS = 64  # connections relayed at once (the rest are refused)
