@@ -2,7 +2,8 @@
 
 A finished artifact fails its self-check when it logged a JavaScript error, hung, or drew nothing.
 The fix prompt hands the model each error with its line number and the lines around it, and the
-current source, and asks for the complete corrected file. The loop is bounded: at most N automatic
+current source, and asks for SEARCH/REPLACE edits against that source (the complete corrected file
+only when most of it must change). The loop is bounded: at most N automatic
 fixes, and it stops as soon as a fix does not reduce the problems.
 """
 
@@ -125,8 +126,9 @@ def fix_prompt(verdict: Verdict, source: str, page: str | None = None, *, fence:
     out.append("")
     out.append(f"{SOURCE_HEADING}\n\n```{fence}\n{source.rstrip()}\n```\n")
     out.append(
-        "Fix every problem above. Answer with the complete corrected file in one "
-        f"```{fence} code block (not a diff), then one short sentence saying what you changed."
+        "Fix every problem above with SEARCH/REPLACE edit blocks against the current source (the "
+        f"complete corrected file in one ```{fence} code block only when most of it must change), then "
+        "one short sentence saying what you changed."
     )
     return "\n".join(out)
 

@@ -144,9 +144,5 @@ def reindent(replace: list[str], search_line: str, found_line: str) -> list[str]
     if have.startswith(want):
         cut = len(have) - len(want)
         return [r[min(cut, len(_indent(r))) :] for r in replace]
-    # Different characters (tabs vs spaces): move each line by the difference in width.
-    delta = len(want) - len(have)
-    if delta > 0:
-        pad = (want[:1] or " ") * delta
-        return [pad + r if r.strip() else r for r in replace]
-    return [r[min(-delta, len(_indent(r))) :] for r in replace]
+    # Different characters (tabs vs spaces): lines that start like the SEARCH line get the file's indent.
+    return [want + r[len(have) :] if r.startswith(have) and r.strip() else r for r in replace]

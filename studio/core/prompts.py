@@ -2,7 +2,9 @@
 
 Written for Qwen2.5-Coder's habits: it follows short, concrete rules best, likes to split pages into
 index.html/style.css/script.js (asked not to), and answers in the user's language. The extractor copes
-when the model breaks the contract anyway; the contract makes the common case clean.
+when the model breaks the contract anyway; the contract makes the common case clean. Changes to the
+current artifact are asked for as SEARCH/REPLACE blocks (Aider's format, which Qwen2.5-Coder was
+trained on; studio.core.patch applies them), so a small change costs a few lines, not the file.
 """
 
 from __future__ import annotations
@@ -30,10 +32,20 @@ animation loop in requestAnimationFrame.
 6. Make it look finished: a clean layout, readable fonts, pleasant colors, clear controls.
 7. When the user attaches a data file, load it with fetch("data/<file name>") and use the real rows; \
 do not retype the data.
-8. When the user asks for a change, answer with the complete updated file again, not a diff.
+8. When the user asks for a change to the current artifact, answer with SEARCH/REPLACE edit blocks, \
+not the whole file. Write the complete file again only for a new artifact or when most of it changes.
 
-Before the code block write at most two short sentences; after it, at most a short list of what the \
-user can do. For questions that need no artifact, just answer in prose."""
+An edit block copies a few lines exactly from the current file (with their indentation, enough to be \
+unique) and gives their replacement. Use one block per change, in file order. For "make the ball blue":
+
+<<<<<<< SEARCH
+    ctx.fillStyle = "red";
+=======
+    ctx.fillStyle = "blue";
+>>>>>>> REPLACE
+
+Before the code block or the edit blocks write at most two short sentences; after them, at most a short \
+list of what the user can do. For questions that need no artifact, just answer in prose."""
 
 NO_LIBRARIES = (
     "There is no network. Do not load scripts, styles, fonts or images from a CDN or any URL: write "

@@ -41,7 +41,8 @@ def test_fix_prompt_has_errors_lines_around_them_and_the_source() -> None:
     assert "> 5 | line 5" in text and "  2 | line 2" in text and "line 9" not in text
     assert "stopped responding" in text
     assert "```html\n<p>src</p>\n```" in text
-    assert "complete corrected file" in text
+    assert "SEARCH/REPLACE edit blocks against the current source" in text
+    assert "complete corrected file" in text  # still allowed when most of it must change
     assert "```jsx" in fix_prompt(Verdict(blank=True), "x", fence="jsx")
 
 

@@ -202,3 +202,10 @@ def test_last_replace_line_without_newline_completes_at_finish() -> None:
     stream = PatchStream()
     assert stream.feed(text) == []
     assert stream.finish() == [EditBlock("    const numBalls = 20;", "    const numBalls = 40;")]
+
+
+def test_tab_indented_search_against_a_space_indented_file() -> None:
+    src = "<script>\n    let a = 1;\n    let b = 2;\n</script>\n"
+    result = apply_blocks(src, [EditBlock("\tlet a = 1;\n\tlet b = 2;", "\tlet a = 10;\n\tlet b = 2;")])
+    assert result.ok and result.how == ["whitespace"]
+    assert result.text == "<script>\n    let a = 10;\n    let b = 2;\n</script>\n"

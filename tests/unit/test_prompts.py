@@ -16,3 +16,15 @@ def test_libraries_and_extra_instructions_are_configurable() -> None:
     assert "Chart.js 4.4.1, three.js r160" in text
     assert "Do not load scripts" not in text
     assert text.endswith("Answer in French.")
+
+
+def test_changes_are_asked_for_as_search_replace_blocks_with_an_example() -> None:
+    from studio.core.patch import apply_blocks, parse_blocks
+
+    text = system_prompt()
+    assert "complete updated file again" not in text  # the old "always rewrite" rule is gone
+    assert "SEARCH/REPLACE" in text and "only for a new artifact or when most of it changes" in text
+    example = parse_blocks(text)
+    assert len(example) == 1  # the example is a block the app itself can apply
+    page = '<script>\n  function draw() {\n    ctx.fillStyle = "red";\n  }\n</script>\n'
+    assert 'ctx.fillStyle = "blue";' in apply_blocks(page, example).text
