@@ -1,0 +1,203 @@
+"""Patch turns: an answer that edits the current artifact, applied as it streams (no Qt).
+
+:class:`PatchTurn` follows one streaming answer. Once the answer shows a ``<<<<<<< SEARCH`` line
+and there is a current artifact, it is a patch answer: each completed block is applied (with those
+before it) to the current source, and a good intermediate result is offered for the preview. At the
+end :meth:`PatchTurn.finish` says what the answer made: a ``full`` artifact, a ``patch`` of the
+current one, or ``failed`` (some block did not apply: ask once for the complete file with
+:func:`fallback_prompt`). :class:`TurnFlow` is the multi-turn flow of ``generate`` on top of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from studio.core.extract import extract
+from studio.core.extract.types import Artifact
+from studio.core.patch import PatchResult, PatchStream, apply_blocks, failure_report, looks_like_patch
+
+if TYPE_CHECKING:
+    from studio.core.conversation import ChatMessage
+
+log = logging.getLogger("studio.patch")
+
+FENCE = {"html": "html", "svg": "svg", "react": "jsx"}
+FALLBACK_OPENING = "Your edits could not be applied to the current file:"
+
+
+def patched(base: Artifact, source: str) -> Artifact:
+    """The current artifact with a new source (a whole artifact: complete, no blocks)."""
+    return dataclasses.replace(base, source=source, complete=True, truncated=False, blocks=())
+
+
+def source_preamble(artifact: Artifact, phrase: str = "after your edits") -> str:
+    """The current source, put before a user turn so the model edits what is current."""
+    fence = FENCE.get(artifact.kind, "html")
+    return f"The current version of the artifact ({phrase}):\n```{fence}\n{artifact.source}\n```\n\n"
+
+
+def fallback_prompt(result: PatchResult, kind: str = "html") -> str:
+    """The user turn that asks, once, for the complete file after edits failed."""
+    fence = FENCE.get(kind, "html")
+    return (
+        f"{FALLBACK_OPENING}\n{failure_report(result)}\n\n"
+        f"Answer with the complete updated file in one ```{fence} code block instead, with every change "
+        "I asked for."
+    )
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    """What one answer made.
+
+    Attributes:
+        mode: "full" (a whole artifact), "patch" (edits applied to the current one), "failed" (edits
+            that did not apply: the current artifact is unchanged) or "none" (no artifact, no edits).
+        artifact: the artifact the answer made (None for "failed" and "none").
+        result: the patch result of a patch answer ("patch" or "failed"), else None.
+    """
+
+    mode: str
+    artifact: Artifact | None = None
+    result: PatchResult | None = None
+
+    def summary(self) -> str:
+        """One short line for the chat / the terminal, e.g. "3 edits, +12 −4 lines"."""
+        if self.result is not None:
+            return self.result.summary()
+        return "full file" if self.artifact is not None else "no artifact"
+
+
+class PatchTurn:
+    """Follows one streaming answer that may patch ``base``.
+
+    Args:
+        base: the current artifact (None: nothing to patch, every answer is a full one).
+    """
+
+    def __init__(self, base: Artifact | None) -> None:
+        self.base = base
+        self.stream = PatchStream()
+        self.is_patch = False
+        self.latest: PatchResult | None = None  # the last intermediate result that applied
+        self.broken = False  # a block failed while streaming: no more intermediate results
+        self._parts: list[str] = []
+        self._tail = ""
+
+    @property
+    def text(self) -> str:
+        """The answer so far."""
+        return "".join(self._parts)
+
+    def feed(self, delta: str) -> PatchResult | None:
+        """Feed streamed text; returns a new intermediate result when a block completed and applied."""
+        self._parts.append(delta)
+        if not self.is_patch:
+            self._tail = (self._tail + delta)[-4096:]  # a marker line is short: the tail will hold it
+            self.is_patch = looks_like_patch(self._tail)
+        if not self.stream.feed(delta) or self.broken or self.base is None:
+            return None
+        result = apply_blocks(self.base.source, self.stream.blocks)
+        if not result.ok:
+            self.broken = True
+            return None
+        self.latest = result
+        return result
+
+    def finish(self) -> TurnOutcome:
+        """The answer ended: what it made (a patch is applied whole, all or nothing)."""
+        self.stream.finish()
+        if not self.is_patch:
+            art = extract(self.text).artifact
+            return TurnOutcome("full" if art is not None else "none", art)
+        if self.base is None:
+            log.info("edit blocks with no artifact to apply them to")
+            return TurnOutcome("none")
+        result = apply_blocks(self.base.source, self.stream.blocks)
+        if not result.ok:
+            return TurnOutcome("failed", None, result)
+        return TurnOutcome("patch", patched(self.base, result.text), result)
+
+
+Ask = Callable[[list["ChatMessage"]], str]
+
+
+@dataclass(slots=True)
+class TurnReport:
+    """One ``generate`` turn: how it went (``mode`` is "full", "patch", "fallback" or "none")."""
+
+    turn: int
+    mode: str
+    applied: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    fallback_ok: bool | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+class TurnFlow:
+    """The messages and the current artifact of a multi-turn conversation (``generate``).
+
+    Args:
+        system: the system prompt.
+    """
+
+    def __init__(self, system: str) -> None:
+        self.messages: list[ChatMessage] = [{"role": "system", "content": system}]
+        self.artifact: Artifact | None = None
+        self._model_has_current = True  # False once the current source is not an answer of the model
+
+    def user(self, content: str) -> list[ChatMessage]:
+        """Add a user turn (after the current source when the model has not seen it); the messages."""
+        if self.artifact is not None and not self._model_has_current:
+            content = source_preamble(self.artifact) + content
+            self._model_has_current = True
+        self.messages.append({"role": "user", "content": content})
+        return self.messages
+
+    def answer(self, text: str) -> TurnOutcome:
+        """Add the model's whole answer; the current artifact follows what it made."""
+        turn = PatchTurn(self.artifact)
+        turn.feed(text)
+        outcome = turn.finish()
+        self.messages.append({"role": "assistant", "content": text})
+        if outcome.mode in ("full", "patch") and outcome.artifact is not None:
+            self._model_has_current = outcome.mode == "full"
+            self.artifact = outcome.artifact
+        return outcome
+
+    def run(self, turn: int, prompt: str, ask: Ask, on_fallback: Callable[[TurnOutcome], None] | None = None) -> TurnReport:
+        """One turn: ask, apply, and when edits failed ask once more for the complete file.
+
+        Args:
+            turn: the turn's number (1-based).
+            prompt: the user's text as the model reads it.
+            ask: gives the model's answer to the messages (the CLI streams it from an engine).
+            on_fallback: told before the fallback is asked for (to show it).
+        """
+        outcome = self.answer(ask(self.user(prompt)))
+        report = _report(turn, outcome)
+        if outcome.mode != "failed" or outcome.result is None:
+            return report
+        if on_fallback is not None:
+            on_fallback(outcome)
+        kind = self.artifact.kind if self.artifact is not None else "html"
+        again = self.answer(ask(self.user(fallback_prompt(outcome.result, kind))))
+        report.mode = "fallback"
+        report.fallback_ok = again.mode == "full"
+        return report
+
+
+def _report(turn: int, outcome: TurnOutcome) -> TurnReport:
+    r = outcome.result
+    if r is None:
+        return TurnReport(turn, outcome.mode)
+    failed = [{"reason": reason, "search": b.search} for b, reason in r.failed]
+    return TurnReport(turn, outcome.mode, r.applied, failed, r.added, r.removed)
