@@ -75,7 +75,10 @@ def find_whitespace(src: list[str], search: list[str]) -> list[Span]:
     core, lo = trim_blank(search)
     if not core:
         return []
-    return [Span(i, i + len(core), "whitespace", lo) for i in _windows([_squash(s) for s in src], [_squash(s) for s in core])]
+    return [
+        Span(i, i + len(core), "whitespace", lo)
+        for i in _windows([_squash(s) for s in src], [_squash(s) for s in core])
+    ]
 
 
 def find_close(src: list[str], search: list[str]) -> list[Span]:

@@ -123,7 +123,7 @@ class PatchTurn:
         return TurnOutcome("patch", patched(self.base, result.text), result)
 
 
-Ask = Callable[[list["ChatMessage"]], str]
+Ask = Callable[[list["ChatMessage"], str], str]
 
 
 @dataclass(slots=True)
@@ -173,23 +173,40 @@ class TurnFlow:
             self.artifact = outcome.artifact
         return outcome
 
-    def run(self, turn: int, prompt: str, ask: Ask, on_fallback: Callable[[TurnOutcome], None] | None = None) -> TurnReport:
+    def run(
+        self,
+        turn: int,
+        prompt: str,
+        ask: Ask,
+        *,
+        content: str | None = None,
+        on_outcome: Callable[[TurnOutcome], None] | None = None,
+        on_fallback: Callable[[TurnOutcome], None] | None = None,
+    ) -> TurnReport:
         """One turn: ask, apply, and when edits failed ask once more for the complete file.
 
         Args:
             turn: the turn's number (1-based).
-            prompt: the user's text as the model reads it.
-            ask: gives the model's answer to the messages (the CLI streams it from an engine).
-            on_fallback: told before the fallback is asked for (to show it).
+            prompt: the user's request.
+            ask: ``ask(messages, prompt)`` gives the model's answer (the CLI streams it from an
+                engine; it may raise to stop the flow).
+            content: the user turn as the model reads it (default ``prompt``; e.g. with attachments).
+            on_outcome: told what each answer made (the turn's, then the fallback's).
+            on_fallback: told when the edits failed, before the fallback is asked for.
         """
-        outcome = self.answer(ask(self.user(prompt)))
+        outcome = self.answer(ask(self.user(content or prompt), prompt))
+        if on_outcome is not None:
+            on_outcome(outcome)
         report = _report(turn, outcome)
         if outcome.mode != "failed" or outcome.result is None:
             return report
         if on_fallback is not None:
             on_fallback(outcome)
         kind = self.artifact.kind if self.artifact is not None else "html"
-        again = self.answer(ask(self.user(fallback_prompt(outcome.result, kind))))
+        again_prompt = fallback_prompt(outcome.result, kind)
+        again = self.answer(ask(self.user(again_prompt), again_prompt))
+        if on_outcome is not None:
+            on_outcome(again)
         report.mode = "fallback"
         report.fallback_ok = again.mode == "full"
         return report

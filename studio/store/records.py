@@ -11,8 +11,8 @@ from studio.core.attachments import Attachment
 from studio.core.extract.types import Artifact
 
 MessageState = Literal["done", "streaming", "interrupted"]
-Origin = Literal["model", "edit", "autofix", "restore"]
-ORIGINS: tuple[str, ...] = ("model", "edit", "autofix", "restore")
+Origin = Literal["model", "edit", "autofix", "restore", "patch"]
+ORIGINS: tuple[str, ...] = ("model", "edit", "autofix", "restore", "patch")
 TITLE_MAX = 60
 
 
@@ -173,7 +173,7 @@ class ArtifactVersion:
         conversation_id: its conversation.
         number: 1, 2, 3 ... in the order they were made.
         message_id: the answer that made it (None for edits not tied to an answer).
-        origin: "model", "edit", "autofix" or "restore".
+        origin: "model", "edit", "autofix", "restore" or "patch".
         kind, title, source: what ``studio.core.extract`` found (``Artifact`` fields).
         console: the console entries ({level, message, line, source}) seen when it rendered.
         based_on: the version number an edit or restore started from.

@@ -120,7 +120,34 @@ V4 = """
 CREATE INDEX messages_interrupted ON messages(conversation_id) WHERE state = 'interrupted';
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+# v5: versions made by applying the model's SEARCH/REPLACE edits (origin 'patch'). SQLite cannot change a
+# CHECK constraint in place, so the table is rebuilt (nothing references it; its rows keep their keys).
+V5 = """
+CREATE TABLE artifact_versions_v5 (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    artifact_id TEXT NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    message_id TEXT REFERENCES messages(id) ON DELETE SET NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('model', 'edit', 'autofix', 'restore', 'patch')),
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    console TEXT NOT NULL DEFAULT '[]',
+    based_on INTEGER,
+    created REAL NOT NULL,
+    UNIQUE (artifact_id, number)
+);
+INSERT INTO artifact_versions_v5 (n, id, artifact_id, number, message_id, origin, kind, title, source, console,
+    based_on, created)
+    SELECT n, id, artifact_id, number, message_id, origin, kind, title, source, console, based_on, created
+    FROM artifact_versions;
+DROP TABLE artifact_versions;
+ALTER TABLE artifact_versions_v5 RENAME TO artifact_versions;
+CREATE INDEX artifact_versions_by_message ON artifact_versions(message_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 LATEST = len(MIGRATIONS)
 
 

@@ -53,7 +53,8 @@ class VersionsMixin:
         Args:
             conversation_id: the conversation it belongs to.
             kind, title, source: the artifact as extracted or edited.
-            origin: "model" (an answer), "edit" (the user), "autofix" or "restore".
+            origin: "model" (an answer), "edit" (the user), "autofix", "restore" or "patch" (an answer's
+                edits applied to the current version).
             message_id: the answer that made it, if any.
             console: console entries seen when it rendered (can be set later: :meth:`set_console`).
             based_on: the version number an edit started from.

@@ -27,10 +27,17 @@ def block(search: str, replace: str) -> str:
     return f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
 
 
-BALLS_COLOUR = block("      background-color: #fff;\n    }\n\n    .hexagon {", "      background-color: #3b82f6;\n    }\n\n    .hexagon {")
+BALLS_COLOUR = block(
+    "      background-color: #fff;\n    }\n\n    .hexagon {",
+    "      background-color: #3b82f6;\n    }\n\n    .hexagon {",
+)
 BALLS_COUNT = block("    const numBalls = 20;", "    const numBalls = 40;")
 ANSWER = (
-    "Here are the changes:\n\n```html\n" + BALLS_COLOUR + "```\n\nand\n\n" + BALLS_COUNT + "\nDone: blue balls, twice as many."
+    "Here are the changes:\n\n```html\n"
+    + BALLS_COLOUR
+    + "```\n\nand\n\n"
+    + BALLS_COUNT
+    + "\nDone: blue balls, twice as many."
 )
 
 
@@ -87,8 +94,13 @@ def test_whitespace_tolerant_block_is_reindented_by_the_offset_found() -> None:
 
 def test_over_indented_block_is_moved_left() -> None:
     src = "<script>\n  let speed = 2;\n  go(speed);\n</script>\n"
-    result = apply_blocks(src, [EditBlock("        let speed = 2;", "        let speed = 5;\n        let pause = false;")])
-    assert result.ok and result.text == "<script>\n  let speed = 5;\n  let pause = false;\n  go(speed);\n</script>\n"
+    result = apply_blocks(
+        src, [EditBlock("        let speed = 2;", "        let speed = 5;\n        let pause = false;")]
+    )
+    assert (
+        result.ok
+        and result.text == "<script>\n  let speed = 5;\n  let pause = false;\n  go(speed);\n</script>\n"
+    )
 
 
 def test_close_match_fixes_a_miscopied_line() -> None:
@@ -133,13 +145,17 @@ def test_not_found_block_fails_all_or_nothing() -> None:
 
 def test_a_later_block_edits_what_an_earlier_one_wrote() -> None:
     src = "<p>one</p>\n<p>two</p>\n"
-    result = apply_blocks(src, [EditBlock("<p>one</p>", "<p>uno</p>"), EditBlock("<p>uno</p>", "<p>eins</p>")])
+    result = apply_blocks(
+        src, [EditBlock("<p>one</p>", "<p>uno</p>"), EditBlock("<p>uno</p>", "<p>eins</p>")]
+    )
     assert result.ok and result.text == "<p>eins</p>\n<p>two</p>\n"
 
 
 def test_substring_inside_a_line_and_deleting_lines() -> None:
     src = corpus_source("30")
-    result = apply_blocks(src, [EditBlock("rotate 10s linear", "rotate 4s linear"), EditBlock("    let gravity = 0.5;", "")])
+    result = apply_blocks(
+        src, [EditBlock("rotate 10s linear", "rotate 4s linear"), EditBlock("    let gravity = 0.5;", "")]
+    )
     assert result.ok and result.how == ["substring", "exact"]
     assert "animation: rotate 4s linear infinite;" in result.text and "let gravity" not in result.text
     assert (result.added, result.removed) == (1, 2)

@@ -24,7 +24,10 @@ def block(search: str, replace: str) -> str:
     return f"<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
 
 
-BLUE = block("      background-color: #fff;\n    }\n\n    .hexagon {", "      background-color: #3b82f6;\n    }\n\n    .hexagon {")
+BLUE = block(
+    "      background-color: #fff;\n    }\n\n    .hexagon {",
+    "      background-color: #3b82f6;\n    }\n\n    .hexagon {",
+)
 MORE = block("    const numBalls = 20;", "    const numBalls = 40;")
 MISSING = block("    const friction = 0.99;", "    const friction = 0.9;")
 PATCH = "Blue balls, and more of them:\n\n```html\n" + BLUE + MORE + "```\n"
@@ -103,9 +106,11 @@ class Answers:
     def __init__(self, *answers: str) -> None:
         self.answers = list(answers)
         self.asked: list[list[dict]] = []
+        self.prompts: list[str] = []
 
-    def __call__(self, messages: list) -> str:
+    def __call__(self, messages: list, prompt: str) -> str:
         self.asked.append([dict(m) for m in messages])
+        self.prompts.append(prompt)
         return self.answers.pop(0)
 
 
@@ -124,25 +129,38 @@ def test_flow_full_then_patch_then_the_next_turn_carries_the_current_source() ->
     assert asked.startswith("The current version of the artifact") and asked.endswith("weaker gravity")
     assert "#3b82f6" in asked and "numBalls = 40" in asked  # the patched source, not turn 1's
     assert flow.artifact.source.count("let gravity = 0.2;") == 1
-    assert [m["role"] for m in flow.messages] == ["system", "user", "assistant"] * 1 + ["user", "assistant"] * 2
+    assert [m["role"] for m in flow.messages] == ["system", "user", "assistant"] * 1 + [
+        "user",
+        "assistant",
+    ] * 2
 
 
 def test_flow_failed_edits_ask_once_for_the_complete_file() -> None:
     first = corpus_answer("30")
     rewrite = first.replace("numBalls = 20", "numBalls = 33")
     answers = Answers(first, BLUE + MISSING, rewrite)
-    seen = []
+    seen, made = [], []
     flow = TurnFlow("SYSTEM")
-    flow.run(1, "balls", answers)
+    flow.run(1, "balls", answers, content="balls (with data)", on_outcome=made.append)
+    assert answers.asked[0][-1]["content"] == "balls (with data)" and answers.prompts[0] == "balls"
     before = flow.artifact
-    report = flow.run(2, "blue balls, less friction", answers, on_fallback=seen.append)
+    report = flow.run(
+        2, "blue balls, less friction", answers, on_fallback=seen.append, on_outcome=made.append
+    )
+    assert [o.mode for o in made] == ["full", "failed", "full"]
+    assert answers.prompts[2].startswith(FALLBACK_OPENING)
     assert report.mode == "fallback" and report.fallback_ok is True
     assert report.applied == 1 and report.failed == [
-        {"reason": "the SEARCH text matches nothing in the current file", "search": "    const friction = 0.99;"}
+        {
+            "reason": "the SEARCH text matches nothing in the current file",
+            "search": "    const friction = 0.99;",
+        }
     ]
     assert len(seen) == 1 and seen[0].mode == "failed"
     assert answers.asked[2][-1]["content"].startswith(FALLBACK_OPENING)
-    assert flow.artifact is not None and flow.artifact is not before and "numBalls = 33" in flow.artifact.source
+    assert (
+        flow.artifact is not None and flow.artifact is not before and "numBalls = 33" in flow.artifact.source
+    )
     assert answers.answers == []  # exactly one fallback
 
 

@@ -175,3 +175,32 @@ def test_sqlite_magic_followed_by_garbage_is_moved_aside(tmp_path: Path) -> None
     path.write_bytes(b"SQLite format 3\x00" + bytes((i * 37) % 251 for i in range(20000)))
     with Library(path) as lib:
         assert lib.recovery is not None and lib.list_conversations() == []
+
+
+def test_a_migrated_library_takes_patch_versions_and_keeps_its_versions(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    conn = _raw(path)
+    schema.build_version(conn, 4)
+    _fill(conn, 4)
+    with pytest.raises(sqlite3.IntegrityError):  # version 4 did not know the origin
+        conn.execute(
+            "INSERT INTO artifact_versions (id, artifact_id, number, origin, kind, title, source, created)"
+            " VALUES ('v9', 'c1', 9, 'patch', 'html', 'B', 'x', 0)"
+        )
+    conn.close()
+    with Library(path) as lib:
+        v = lib.add_version(
+            "c1", kind="html", title="Balls", source="<p>blue balls</p>", origin="patch", message_id="m2"
+        )
+        assert (v.number, v.origin) == (2, "patch")
+        assert [(x.number, x.origin, x.message_id) for x in lib.versions("c1")] == [
+            (1, "model", "m2"),
+            (2, "patch", "m2"),
+        ]
+        assert lib.current_version("c1").source == "<p>blue balls</p>"  # type: ignore[union-attr]
+        assert lib.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(sqlite3.IntegrityError):
+            lib.conn.execute(
+                "INSERT INTO artifact_versions (id, artifact_id, number, origin, kind, title, source, created)"
+                " VALUES ('v9', 'c1', 9, 'bogus', 'html', 'B', 'x', 0)"
+            )
