@@ -25,6 +25,7 @@ from studio.cli.common import (
 if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
     from studio.cli.library import GenerateSaver
     from studio.core.attachments import Attachment
+    from studio.core.patchturn import TurnOutcome, TurnReport
     from studio.engine.base import ChatMessage, Chunk, Engine, GenerationParams
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,25 @@ def generate_main(args: argparse.Namespace) -> int:
         engine.close()
 
 
+class _Stopped(Exception):
+    """A turn ended the run (engine error or Ctrl+C); ``code`` is the exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _mode_line(report: TurnReport) -> str:
+    """How a turn went, for the terminal: "patch: 2 edits, +3 −1 lines", "fallback: ...", "full file"."""
+    if report.mode == "patch":
+        n = report.applied
+        return f"patch: {n} edit{'s' if n != 1 else ''}, +{report.added} \u2212{report.removed} lines"
+    if report.mode == "fallback":
+        got = "the complete file came back" if report.fallback_ok else "no complete file came back"
+        return f"fallback: {len(report.failed)} of {report.applied + len(report.failed)} edits failed; {got}"
+    return "full file" if report.mode == "full" else "no artifact"
+
+
 def _run_turns(
     engine: Engine,
     prompts: list[str],
@@ -169,22 +189,26 @@ def _run_turns(
     args: argparse.Namespace,
     saver: GenerateSaver | None = None,
 ) -> int:
+    """The turns of ``generate``: a turn after the first patches the current artifact when the model
+    answers with SEARCH/REPLACE blocks; when a block fails the model is asked once for the whole file."""
     from studio.cli.extract import emit_artifact
     from studio.core.attachments import compose_user_message
-    from studio.core.extract import StreamingExtractor, extract
+    from studio.core.extract import Extraction, StreamingExtractor, extract
+    from studio.core.patch import failure_report
+    from studio.core.patchturn import TurnFlow
     from studio.core.prompts import default_prompt
     from studio.engine.base import Chunk
 
-    messages: list[ChatMessage] = [{"role": "system", "content": args.system or default_prompt()}]
+    flow = TurnFlow(args.system or default_prompt())
     figures: list[dict[str, object]] = []
-    answer, last = "", Chunk()
-    for turn, prompt in enumerate(prompts, 1):
-        content = compose_user_message(prompt, attachments if turn == 1 else ())
-        messages.append({"role": "user", "content": content})
+    calls: list[tuple[str, Chunk, dict[str, object]]] = []  # per engine call: answer, last chunk, figures
+    turn_no = 0
+
+    def ask(messages: list[ChatMessage], prompt: str) -> str:
+        if saver is not None:
+            saver.begin_turn(prompt, attachments if not calls else ())  # the files went with turn 1
         extractor = StreamingExtractor()
         last = Chunk(finish_reason="error", error="the engine produced no output")
-        if saver is not None:
-            saver.begin_turn(prompt, attachments if turn == 1 else ())
         try:
             for chunk in engine.stream_chat(messages, params):
                 if chunk.text:
@@ -198,23 +222,57 @@ def _run_turns(
         except KeyboardInterrupt:
             engine.cancel()
             if saver is not None:
-                saver.end_turn(extractor.text, "cancelled", "interrupted by the user")
+                saver.end_turn(extractor.text, "cancelled", "interrupted by the user", made=(None, "model"))
             err("interrupted")
-            return EXIT_CANCELLED
-        answer = extractor.text
-        messages.append({"role": "assistant", "content": answer})
-        fig = _figures(turn, last)
-        if saver is not None:
-            saver.end_turn(answer, last.finish_reason or "stop", last.error, fig)
-        figures.append(fig)
+            raise _Stopped(EXIT_CANCELLED) from None
+        fig = _figures(turn_no, last)
+        calls.append((extractor.text, last, fig))
         if not args.json:
             _print_figures(fig)
         if last.finish_reason == "error":
+            if saver is not None:
+                saver.end_turn(extractor.text, "error", last.error, fig, made=(None, "model"))
             err(f"generation failed: {last.error}")
-            if args.json:
-                print(json.dumps({"text": answer, "turns": figures}, ensure_ascii=False))
-            return EXIT_FAIL
-    result = extract(answer)
+            raise _Stopped(EXIT_FAIL)
+        return extractor.text
+
+    def on_outcome(outcome: TurnOutcome) -> None:
+        answer, last, fig = calls[-1]
+        if saver is not None:
+            art = outcome.artifact if outcome.mode in ("full", "patch") else None
+            origin = "patch" if outcome.mode == "patch" else "model"
+            saver.end_turn(answer, last.finish_reason or "stop", last.error, fig, made=(art, origin))
+
+    def on_fallback(outcome: TurnOutcome) -> None:
+        assert outcome.result is not None
+        err(
+            f"turn {turn_no}: {outcome.summary()}; asking the model once for the complete file (fallback)\n"
+            + failure_report(outcome.result)
+        )
+
+    for turn_no, prompt in enumerate(prompts, 1):  # the closures above read turn_no
+        content = compose_user_message(prompt, attachments if turn_no == 1 else ())
+        first = len(calls)
+        try:
+            report = flow.run(
+                turn_no, prompt, ask, content=content, on_outcome=on_outcome, on_fallback=on_fallback
+            )
+        except _Stopped as stop:
+            if stop.code == EXIT_FAIL and args.json:
+                fig = dict(calls[-1][2]) if len(calls) > first else {}
+                figures.append({**fig, "turn": turn_no})
+                print(
+                    json.dumps({"text": calls[-1][0] if calls else "", "turns": figures}, ensure_ascii=False)
+                )
+            return stop.code
+        fig = {**calls[first][2], **report.to_json()}
+        if report.mode == "fallback" and len(calls) > first + 1:
+            fig["fallback_call"] = calls[first + 1][2]
+        figures.append(fig)
+        if not args.json:
+            print(f"[turn {turn_no}] {_mode_line(report)}", file=sys.stderr)
+    answer = calls[-1][0] if calls else ""
+    result = Extraction(flow.artifact, "", ()) if flow.artifact is not None else extract(answer)
     output = args.output
     if result.artifact is not None and output is None:
         output = _default_output(result.artifact.title)

@@ -21,6 +21,7 @@ from studio.store.db import StoreError
 
 if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
     from studio.core.attachments import Attachment
+    from studio.core.extract.types import Artifact
     from studio.store.library import Library
     from studio.store.records import ArtifactVersion, StoredConversation
     from studio.store.writer import AnswerRecorder
@@ -226,28 +227,48 @@ class GenerateSaver:
             self._answer.append(text)
 
     def end_turn(
-        self, answer: str, finish_reason: str, error: str | None = None, stats: dict[str, Any] | None = None
+        self,
+        answer: str,
+        finish_reason: str,
+        error: str | None = None,
+        stats: dict[str, Any] | None = None,
+        *,
+        made: tuple[Artifact | None, str] | None = None,
     ) -> None:
-        """Finish the answer and store its artifact (if any) as a new version."""
+        """Finish the answer and store its artifact (if any) as a new version.
+
+        Args:
+            made: the artifact the answer made and its origin (e.g. a patched one, "patch"); default
+                the artifact extracted from the answer, origin "model".
+        """
         try:
-            self._end(answer, finish_reason, error, stats)
+            self._end(answer, finish_reason, error, stats, made)
         except (sqlite3.Error, OSError, KeyError) as exc:
             self._failed(exc)
 
-    def _end(self, answer: str, finish_reason: str, error: str | None, stats: dict[str, Any] | None) -> None:
+    def _end(
+        self,
+        answer: str,
+        finish_reason: str,
+        error: str | None,
+        stats: dict[str, Any] | None,
+        made: tuple[Artifact | None, str] | None,
+    ) -> None:
         rec, cid = self._answer, self.conversation_id
         if rec is None or cid is None:
             return
         rec.finish(finish_reason or "stop", content=answer, error=error, stats=stats).result()
         self._parent, self._answer = rec.message_id, None
-        from studio.core.extract import extract
+        if made is None:
+            from studio.core.extract import extract
 
-        art = extract(answer).artifact
+            made = (extract(answer).artifact, "model")
+        art, origin = made
         if art is not None:
             mid = rec.message_id
             self.writer.submit(
                 lambda lib: lib.add_version(
-                    cid, kind=art.kind, title=art.title, source=art.source, origin="model", message_id=mid
+                    cid, kind=art.kind, title=art.title, source=art.source, origin=origin, message_id=mid
                 )
             ).result()
 
