@@ -98,11 +98,22 @@ def test_missing_and_broken_models_exit_2_with_a_clear_line(tmp_path: Path) -> N
     assert res.returncode == 2 and "config.json" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_json_reports_each_turns_mode_and_edit_blocks(tiny_model_path: Path, tmp_path: Path) -> None:
+def test_json_reports_each_turns_mode_and_edit_blocks(tiny_model_path: Path) -> None:
     # Random weights write neither a file nor edits: this checks the report's shape, not its content
     # (the turn logic itself is tested on real answers in tests/unit/test_patchturn.py).
-    res = generate("--model", str(tiny_model_path), "--prompt", "a clock", "--prompt", "make it blue",
-                   "--max-tokens", "6", "--temperature", "0", "--json", cwd=tmp_path)
+    res = generate(
+        "--model",
+        str(tiny_model_path),
+        "--prompt",
+        "a clock",
+        "--prompt",
+        "make it blue",
+        "--max-tokens",
+        "6",
+        "--temperature",
+        "0",
+        "--json",
+    )
     assert res.returncode == 3, res.stderr
     turns = json.loads(res.stdout)["turns"]
     assert [t["turn"] for t in turns] == [1, 2]
