@@ -96,6 +96,13 @@ class PatchStream:
         """True while a block has started but not ended."""
         return self._state != "out"
 
+    @property
+    def open_block(self) -> EditBlock | None:
+        """The block started but not ended (what arrived of it), else None."""
+        if self._state == "out":
+            return None
+        return EditBlock("\n".join(self._search), "\n".join(self._replace))
+
     def feed(self, delta: str) -> list[EditBlock]:
         """Add streamed text; returns the blocks that this text completed."""
         if self._pending_cr and delta.startswith("\n"):

@@ -2,8 +2,9 @@
 
 Plain functions over lists of lines (no line endings). Each finder returns the spans it found;
 :func:`locate` runs them in order and stops at the first that finds anything, so an exact match is
-never second-guessed by a looser one. The close-match search is bounded: it compares only windows
-whose cheap similarity bounds could pass, and gives up on very large files.
+never second-guessed by a looser one. The close-match search is bounded: it compares the windows where some
+SEARCH line appears as it is (every window only in small files), skips those whose cheap similarity
+bounds cannot pass, and gives up on very large files.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ log = logging.getLogger("studio.patch")
 CLOSE_RATIO = 0.88  # how similar a window must be to the SEARCH lines to count as a close match
 CLOSE_MARGIN = 0.04  # the best window must beat the next best by this much, else it is ambiguous
 MAX_CLOSE_WORK = 4_000_000  # characters compared at most by the close-match search
+MAX_UNANCHORED_WORK = 150_000  # the same when no SEARCH line is found as it is (every window is tried)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,19 @@ def find_whitespace(src: list[str], search: list[str]) -> list[Span]:
     ]
 
 
+def _anchored_starts(squashed: list[str], core: list[str]) -> list[int]:
+    """Window starts that line up some distinctive SEARCH line with an identical file line."""
+    at: dict[str, list[int]] = {}
+    for j, line in enumerate(core):
+        if len(line) >= 6:  # "}", "</div>" and the like anchor nothing
+            at.setdefault(line, []).append(j)
+    starts: set[int] = set()
+    for i, line in enumerate(squashed):
+        for j in at.get(line, ()):
+            starts.update((i - j - 1, i - j, i - j + 1))
+    return sorted(k for k in starts if k >= 0)
+
+
 def find_close(src: list[str], search: list[str]) -> list[Span]:
     """The window most like the SEARCH lines (difflib ratio >= CLOSE_RATIO); two when it is a tie."""
     core, lo = trim_blank(search)
@@ -93,11 +108,16 @@ def find_close(src: list[str], search: list[str]) -> list[Span]:
     if len(target) * len(src) * len(sizes) > MAX_CLOSE_WORK:
         log.debug("close-match search skipped: %d lines x %d chars is too much", len(src), len(target))
         return []
+    starts = _anchored_starts(squashed, [_squash(s) for s in core])
+    if not starts and len(target) * len(src) * len(sizes) > MAX_UNANCHORED_WORK:
+        return []
     sm = difflib.SequenceMatcher(autojunk=False)
     sm.set_seq2(target)
     scored: list[tuple[float, int, int]] = []
     for size in sizes:
-        for i in range(0, len(src) - size + 1):
+        for i in starts or range(0, len(src) - size + 1):
+            if i + size > len(src):
+                continue
             sm.set_seq1("\n".join(squashed[i : i + size]))
             if sm.real_quick_ratio() < CLOSE_RATIO or sm.quick_ratio() < CLOSE_RATIO:
                 continue

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 
 from studio.core.extract import extract
 from studio.core.extract.types import Artifact
-from studio.core.patch import PatchResult, PatchStream, apply_blocks, failure_report, looks_like_patch
+from studio.core.patch import (
+    EditBlock,
+    PatchResult,
+    PatchStream,
+    apply_blocks,
+    failure_report,
+    line_changes,
+    looks_like_patch,
+)
 
 if TYPE_CHECKING:
     from studio.core.conversation import ChatMessage
@@ -94,33 +102,51 @@ class PatchTurn:
         return "".join(self._parts)
 
     def feed(self, delta: str) -> PatchResult | None:
-        """Feed streamed text; returns a new intermediate result when a block completed and applied."""
+        """Feed streamed text; returns a new intermediate result when a block completed and applied.
+
+        Each new block is applied once, to the result of the blocks before it (the same order
+        :func:`apply_blocks` uses), so a long answer does not re-apply every block at every step.
+        """
         self._parts.append(delta)
         if not self.is_patch:
             self._tail = (self._tail + delta)[-4096:]  # a marker line is short: the tail will hold it
             self.is_patch = looks_like_patch(self._tail)
-        if not self.stream.feed(delta) or self.broken or self.base is None:
+        new = self.stream.feed(delta)
+        if not new or self.broken or self.base is None:
             return None
-        result = apply_blocks(self.base.source, self.stream.blocks)
-        if not result.ok:
+        return self._step(new)
+
+    def _step(self, new: list[EditBlock]) -> PatchResult | None:
+        assert self.base is not None
+        prev = self.latest.text if self.latest is not None else self.base.source
+        step = apply_blocks(prev, new)
+        if not step.ok:
             self.broken = True
             return None
-        self.latest = result
-        return result
+        added, removed = line_changes(self.base.source, step.text)
+        how = [*(self.latest.how if self.latest is not None else []), *step.how]
+        self.latest = PatchResult(True, step.text, len(how), [], added, removed, how)
+        return self.latest
 
     def finish(self) -> TurnOutcome:
         """The answer ended: what it made (a patch is applied whole, all or nothing)."""
-        self.stream.finish()
+        last = self.stream.finish()
         if not self.is_patch:
             art = extract(self.text).artifact
             return TurnOutcome("full" if art is not None else "none", art)
         if self.base is None:
             log.info("edit blocks with no artifact to apply them to")
             return TurnOutcome("none")
-        result = apply_blocks(self.base.source, self.stream.blocks)
-        if not result.ok:
+        if last and not self.broken:
+            self._step(last)
+        cut = self.stream.open_block  # the answer ended inside a block: the patch is incomplete
+        if self.broken or self.latest is None or cut is not None:
+            result = apply_blocks(self.base.source, self.stream.blocks)  # again, to report every failure
+            if cut is not None:
+                result.ok, result.text, result.added, result.removed = False, self.base.source, 0, 0
+                result.failed.append((cut, "the answer ended inside this edit block"))
             return TurnOutcome("failed", None, result)
-        return TurnOutcome("patch", patched(self.base, result.text), result)
+        return TurnOutcome("patch", patched(self.base, self.latest.text), self.latest)
 
 
 Ask = Callable[[list["ChatMessage"], str], str]

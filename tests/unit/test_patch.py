@@ -225,3 +225,15 @@ def test_tab_indented_search_against_a_space_indented_file() -> None:
     result = apply_blocks(src, [EditBlock("\tlet a = 1;\n\tlet b = 2;", "\tlet a = 10;\n\tlet b = 2;")])
     assert result.ok and result.how == ["whitespace"]
     assert result.text == "<script>\n    let a = 10;\n    let b = 2;\n</script>\n"
+
+
+def test_close_match_in_a_large_file_finds_the_miscopied_block() -> None:
+    src = corpus_source("26")  # 26 KB
+    lines = src.splitlines()
+    mid = len(lines) // 2
+    near = "\n".join(lines[mid : mid + 8]).replace("e", "E", 3)  # three miscopied letters
+    result = apply_blocks(src, [EditBlock(near, "// replaced")])
+    assert result.ok and result.how == ["close"] and "// replaced" in result.text
+    assert result.removed == 8 and result.added == 1
+    nowhere = "\n".join(f"    let q{i} = compute{i}(alpha, beta);" for i in range(8))
+    assert not apply_blocks(src, [EditBlock(nowhere, "x")]).ok
