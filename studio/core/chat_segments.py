@@ -2,7 +2,8 @@
 
 The artifact's code is never dumped into the chat: the character ranges of the artifact's blocks
 (widened to their fence lines) are cut out of the markdown and ONE card stands where the first
-block was. A leading ``<think>...</think>`` section is cut out too and shown collapsed.
+block was. SEARCH/REPLACE edit blocks are cut out the same way and ONE "patch" card (compact,
+expandable) stands where the first was. A leading ``<think>...</think>`` section is cut out too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-SegmentKind = Literal["md", "think", "card"]
+SegmentKind = Literal["md", "think", "card", "patch"]
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 _FENCE_LINE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n?")
 _FENCE_ANY = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n]*$", re.M)
+_EDIT_HEAD = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b[^\n]*$", re.M)
+_EDIT_TAIL = re.compile(r"^[ \t]*>{5,9}[ \t]*REPLACE\b[^\n]*$", re.M)
 PROVISIONAL_LANGS = frozenset({"html", "htm", "xhtml", "svg", "jsx", "tsx"})
 """An open fence with one of these tags is shown as a card even before the extractor names it."""
 
@@ -35,7 +38,8 @@ class Segment:
     """One piece of an answer as the chat shows it.
 
     Attributes:
-        kind: "md" (markdown text), "think" (reasoning, collapsed) or "card" (the artifact).
+        kind: "md" (markdown text), "think" (reasoning, collapsed), "card" (the artifact) or "patch"
+            (the answer's edit blocks).
         start: offset of the piece in the answer (for "think": of the text inside the tags).
         end: end offset (exclusive).
         closed: for "think", whether ``</think>`` arrived.
@@ -111,6 +115,34 @@ def artifact_range(text: str, block: BlockLike) -> tuple[int, int]:
     return start, end
 
 
+def edit_ranges(text: str, start: int = 0) -> list[tuple[int, int]]:
+    """The characters of the SEARCH/REPLACE blocks in ``text[start:]``, with a fence around them.
+
+    Blocks with only blank lines between them make one range; an unfinished block runs to the end.
+    """
+    out: list[tuple[int, int]] = []
+    pos = start
+    while (head := _EDIT_HEAD.search(text, pos)) is not None:
+        tail = _EDIT_TAIL.search(text, head.end())
+        end = len(text) if tail is None else min(len(text), tail.end() + 1)
+        begin = head.start()
+        if out and not text[out[-1][1] : begin].strip():
+            begin = out.pop()[0]
+        elif begin > 0:  # an opening fence line just before
+            line = text.rfind("\n", 0, begin - 1) + 1
+            if _FENCE_LINE.fullmatch(text, line, begin):
+                begin = line
+        out.append((begin, end))
+        pos = end
+        if tail is None:
+            break
+    if out and out[-1][1] < len(text):  # a closing fence line just after
+        m = _FENCE_LINE.match(text, out[-1][1])
+        if m and not text[out[-1][1] : m.end()].strip().strip("`~"):
+            out[-1] = (out[-1][0], m.end())
+    return out
+
+
 def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for s, e in sorted(r for r in ranges if r[1] > r[0]):
@@ -162,19 +194,25 @@ def layout_segments(
         hidden.append((0, hidden_end))
         body_start = hidden_end
     arts = _merge((max(s, body_start), e) for s, e in (artifact_range(text, b) for b in artifact_blocks))
+    edits = edit_ranges(text, body_start) if _EDIT_HEAD.search(text, body_start) else []
+    if edits:
+        arts = [(s, e) for s, e in arts if not any(es <= s < ee for es, ee in edits)]  # a fenced patch
     if provisional:
-        after = max([body_start, *(e for _, e in arts)])
+        after = max([body_start, *(e for _, e in arts), *(e for _, e in edits)])
         fence = open_web_fence(text, after)
         if fence is not None:
             arts = _merge([*arts, (fence, len(text))])
     card_at = arts[0][0] if arts else -1
-    hidden = _merge(hidden + arts)
+    patch_at = edits[0][0] if edits else -1
+    hidden = _merge(hidden + arts + edits)
     pos = 0
     for s, e in hidden:
         if text[pos:s].strip():
             segments.append(Segment("md", pos, s))
         if s <= card_at < e:
             segments.append(Segment("card", card_at, e))
+        elif s <= patch_at < e:
+            segments.append(Segment("patch", patch_at, edits[-1][1]))
         pos = e
     if text[pos:].strip():
         segments.append(Segment("md", pos, len(text)))

@@ -5,7 +5,9 @@ and there is a current artifact, it is a patch answer: each completed block is a
 before it) to the current source, and a good intermediate result is offered for the preview. At the
 end :meth:`PatchTurn.finish` says what the answer made: a ``full`` artifact, a ``patch`` of the
 current one, or ``failed`` (some block did not apply: ask once for the complete file with
-:func:`fallback_prompt`). :class:`TurnFlow` is the multi-turn flow of ``generate`` on top of it.
+:func:`fallback_prompt`). :class:`PatchPreview` is the window's use of it (whole pages rendered as
+blocks complete, the page on screen put back when nothing applies); :class:`TurnFlow` is the
+multi-turn flow of ``generate``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from studio.core.patch import (
     line_changes,
     looks_like_patch,
 )
+from studio.core.standalone import standalone_html
 
 if TYPE_CHECKING:
     from studio.core.conversation import ChatMessage
+    from studio.core.livepreview import Version
 
 log = logging.getLogger("studio.patch")
 
@@ -64,7 +68,8 @@ class TurnOutcome:
 
     Attributes:
         mode: "full" (a whole artifact), "patch" (edits applied to the current one), "failed" (edits
-            that did not apply: the current artifact is unchanged) or "none" (no artifact, no edits).
+            that did not apply: the current artifact is unchanged), "stopped" (edits cut short by Stop
+            or an error) or "none" (no artifact, no edits).
         artifact: the artifact the answer made (None for "failed" and "none").
         result: the patch result of a patch answer ("patch" or "failed"), else None.
     """
@@ -147,6 +152,47 @@ class PatchTurn:
                 result.failed.append((cut, "the answer ended inside this edit block"))
             return TurnOutcome("failed", None, result)
         return TurnOutcome("patch", patched(self.base, self.latest.text), self.latest)
+
+
+Render = Callable[[Artifact, str, bool], None]
+
+
+class PatchPreview:
+    """One answer that may edit ``base``; the runner feeds it before the live preview.
+
+    Args:
+        base: the version the answer edits (None: nothing to patch).
+        before: the version on screen when the answer started (put back when nothing is applied).
+        render: ``render(artifact, html, final)`` shows a page in the pane.
+    """
+
+    def __init__(self, base: Version | None, before: Version | None, render: Render) -> None:
+        self.base, self.before, self._render = base, before, render
+        self.turn = PatchTurn(base.artifact if base is not None else None)
+        self._stepped = False  # an intermediate patched page is on screen
+
+    @property
+    def active(self) -> bool:
+        """True once the answer is a patch of ``base``."""
+        return self.base is not None and self.turn.is_patch
+
+    def feed(self, text: str) -> bool:
+        """Streamed text; True when the answer is a patch (then the live preview must not see it)."""
+        step = self.turn.feed(text)
+        if not self.active:
+            return False
+        if step is not None and self.turn.base is not None:
+            art = patched(self.turn.base, step.text)
+            self._render(art, standalone_html(art), False)  # a whole page: every block so far applied
+            self._stepped = True
+        return True
+
+    def finish(self, reason: str) -> TurnOutcome:
+        """The answer ended: what its edits made ("stopped" when it was cut short by Stop or an error)."""
+        outcome = self.turn.finish() if reason in ("stop", "length") else TurnOutcome("stopped")
+        if outcome.mode != "patch" and self._stepped and self.before is not None:
+            self._render(self.before.artifact, self.before.html, True)  # nothing applied: put it back
+        return outcome
 
 
 Ask = Callable[[list["ChatMessage"], str], str]

@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMetaObject, QObject, Signal, Slot
 
+from studio.core.extract.types import Extraction
 from studio.core.livepreview import LivePreview
+from studio.core.patchturn import PatchPreview
 
 if TYPE_CHECKING:
-    from studio.core.extract import Artifact, Extraction
+    from studio.core.extract import Artifact
+    from studio.core.livepreview import Version
+    from studio.core.patchturn import TurnOutcome
     from studio.core.session import ChatSession
     from studio.engine.base import ChatMessage, Chunk, GenerationParams
     from studio.ui.artifactpane import ArtifactPane
@@ -35,11 +39,15 @@ class AnswerEnd:
         text: the whole answer.
         extraction: its final extraction (None when its conversation was left while it streamed).
         rendered_html: the page the live preview last rendered (None: nothing rendered).
+        edits: for an answer of SEARCH/REPLACE edits, what they made (None: not a patch answer).
+        edits_base: the version those edits were applied to.
     """
 
     text: str
     extraction: Extraction | None
     rendered_html: str | None
+    edits: TurnOutcome | None = None
+    edits_base: Version | None = None
 
 
 class AnswerRunner(QObject):
@@ -83,6 +91,7 @@ class AnswerRunner(QObject):
         self.pane = pane
         self._controller = controller
         self.preview: LivePreview | None = None
+        self.patch: PatchPreview | None = None
 
     # -- the controller --------------------------------------------------------------------
 
@@ -110,10 +119,21 @@ class AnswerRunner(QObject):
 
     # -- answers ---------------------------------------------------------------------------
 
-    def start(self, msg_id: str, messages: Sequence[ChatMessage], params: GenerationParams) -> bool:
-        """Stream answer ``msg_id`` on the current controller; False without one."""
+    def start(
+        self,
+        msg_id: str,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        base: Version | None = None,
+    ) -> bool:
+        """Stream answer ``msg_id`` on the current controller; False without one.
+
+        Args:
+            base: the version an answer of SEARCH/REPLACE edits is applied to (None: none).
+        """
         if self._controller is None:
             return False
+        self.patch = PatchPreview(base, self.session.current_version(), self.render)
         self.session.begin_answer(msg_id)
         self.preview = LivePreview(self.render)
         self.answerStarted.emit(msg_id)
@@ -148,6 +168,8 @@ class AnswerRunner(QObject):
             return
         self.session.append_answer(text)
         self.answerDelta.emit(msg_id, text)
+        if self.patch is not None and self.patch.feed(text):
+            return  # edits: the patch preview renders whole pages, the live preview never sees them
         if self.preview.feed(text):
             snap = self.preview.snapshot
             if snap is not None and snap.artifact is not None:
@@ -164,13 +186,20 @@ class AnswerRunner(QObject):
             return
         reason = chunk.finish_reason or "stop"
         preview, self.preview = self.preview, None
-        extraction = rendered = None
-        if preview is not None:
+        patch, self.patch = self.patch, None
+        extraction = rendered = edits = None
+        if preview is not None and patch is not None and patch.active:
+            edits = patch.finish(reason)
+            extraction = Extraction(None, "an answer of edit blocks", ())
+        elif preview is not None:
             # A cancelled or failed answer keeps the last good frame unless its artifact is whole.
             extraction = preview.finish(render_partial=reason in ("stop", "length"))
             rendered = preview.rendered_html
         self.session.end_answer()
-        self.answerFinished.emit(msg_id, chunk, AnswerEnd(self.session.answer_text(), extraction, rendered))
+        end = AnswerEnd(
+            self.session.answer_text(), extraction, rendered, edits, patch.base if patch else None
+        )
+        self.answerFinished.emit(msg_id, chunk, end)
 
 
 __all__ = ["AnswerEnd", "AnswerRunner"]

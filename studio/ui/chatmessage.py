@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from studio.core.attachments import human_size
 from studio.core.chat_segments import Segment, layout_segments
 from studio.ui.chatwidgets import ArtifactCard, ChipLabel, MarkdownSegment, ThinkSection
+from studio.ui.patchcard import PatchCard
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class AssistantMessage(QFrame):
         self.extraction: Any = None
         self.version: int | None = None
         self.finished = False
+        self.patch_summary: str | None = None  # "3 edits, +12 −4 lines" once a patch answer is applied
         self._pieces: list[tuple[Segment, QWidget]] = []
 
     # -- state -----------------------------------------------------------------------------
@@ -107,6 +109,10 @@ class AssistantMessage(QFrame):
         """Remember the latest extraction (its artifact's blocks become the card)."""
         self.extraction = extraction
         self.version = version
+
+    def set_patch(self, summary: str) -> None:
+        """Say what the answer's edit blocks did (shown on its patch card)."""
+        self.patch_summary = summary
 
     def finish(self, finish_reason: str, error: str | None) -> None:
         """Mark the answer done and say how it ended when it did not end normally."""
@@ -162,6 +168,8 @@ class AssistantMessage(QFrame):
             return md
         if seg.kind == "think":
             return ThinkSection(self)
+        if seg.kind == "patch":
+            return PatchCard(self)
         card = ArtifactCard(self)
         card.clicked.connect(self.artifactActivated)
         return card
@@ -171,6 +179,8 @@ class AssistantMessage(QFrame):
             widget.set_text(text[seg.start : seg.end])
         elif isinstance(widget, ThinkSection):
             widget.set_content(text[seg.start : seg.end], seg.closed or self.finished)
+        elif isinstance(widget, PatchCard):
+            widget.set_info(text[seg.start : seg.end], self.patch_summary, not self.finished)
         elif isinstance(widget, ArtifactCard):
             artifact = getattr(self.extraction, "artifact", None)
             if blocks and artifact is not None:
@@ -202,7 +212,7 @@ class AssistantMessage(QFrame):
                     if label.html():
                         plain = QTextDocumentFragment.fromHtml(label.html()).toPlainText()
                         out.append("\n".join(line.rstrip() for line in plain.strip("\n").split("\n")))
-            elif isinstance(widget, ArtifactCard):
+            elif isinstance(widget, ArtifactCard | PatchCard):
                 out.append(widget.text())
             elif isinstance(widget, ThinkSection):
                 out.append(widget.head.text())

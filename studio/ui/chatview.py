@@ -128,6 +128,14 @@ class ChatView(FileDropTarget, QWidget):
         msg.set_artifact(extraction, version)
         self._schedule(msg_id)
 
+    def set_patch(self, msg_id: str, summary: str) -> None:
+        """Say on an answer's patch card what its edits did ("3 edits, +12 −4 lines", "1 of 3 failed")."""
+        msg = self._assistant(msg_id)
+        if msg is None:
+            return
+        msg.set_patch(summary)
+        self._schedule(msg_id)
+
     def finish_assistant_message(self, msg_id: str, finish_reason: str, error: str | None = None) -> None:
         """End an answer: render it fully now and note "stopped", "cut off" or the error."""
         msg = self._assistant(msg_id)

@@ -25,6 +25,7 @@ ORIGIN_PHRASE = {
     "edit": "edited by the user",
     "restore": "restored by the user from an earlier version",
     "autofix": "fixed automatically after errors",
+    "patch": "after your edits were applied",
     "model": "an earlier version the user went back to",
 }
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from studio.core.fixprompt import display_text
 from studio.core.prompts import default_prompt
 from studio.engine.base import GenerationParams
+from studio.ui.patchflow import PatchAnswers
 
 if TYPE_CHECKING:
     from studio.core.attachments import Attachment
@@ -77,6 +78,7 @@ class ChatTurns(QObject):
         self.chat, self.composer, self.status = chat, composer, status
         self.params = params or GenerationParams()
         self.system_prompt = system_prompt if system_prompt is not None else default_prompt()
+        self.patches = PatchAnswers(session, flow, chat, runner.render, self._send_keeping_draft, self)
         runner.answerFinished.connect(self._on_finished)
 
     @Slot(str, list)
@@ -108,7 +110,8 @@ class ChatTurns(QObject):
         self.chat.begin_assistant_message(msg.id)
         s.begin_answer(None)
         self.flow.begin_recording(msg)
-        if not self.runner.start(msg.id, messages, self.params):
+        base = self.flow.regenerated_base(answer_id) or s.current_version()  # what edits apply to
+        if not self.runner.start(msg.id, messages, self.params, base):
             self.flow.finish_recorder("error", NO_MODEL_HINT, {})
             s.conversation.finish(msg.id, "", "error", NO_MODEL_HINT)
             self.chat.finish_assistant_message(msg.id, "error", NO_MODEL_HINT)
@@ -119,13 +122,21 @@ class ChatTurns(QObject):
     @Slot(str, object, object)
     def _on_finished(self, msg_id: str, chunk: Chunk, end: AnswerEnd) -> None:
         reason = chunk.finish_reason or "stop"
-        stats = {"tps": chunk.tps, "ttft": chunk.ttft, "generated_tokens": chunk.generated_tokens}
+        stats: dict[str, object] = {
+            "tps": chunk.tps,
+            "ttft": chunk.ttft,
+            "generated_tokens": chunk.generated_tokens,
+        }
+        if end.edits is not None:
+            stats["edits"] = PatchAnswers.note(end.edits)
         self.flow.finish_recorder(reason, chunk.error, stats)
         if end.extraction is None:  # an answer of a conversation that was left (New Chat)
             self.busyChanged.emit(False)
             return
         self.s.conversation.finish(msg_id, end.text, reason, chunk.error, **stats)
-        if end.extraction.artifact is not None:
+        if end.edits is not None:
+            self.patches.finished(msg_id, end.edits, end.edits_base)
+        elif end.extraction.artifact is not None:
             origin = "autofix" if self.s.is_fix_answer(msg_id) else "model"
             version = self.flow.record_version(msg_id, end.extraction, origin)
             if end.rendered_html == version.html:
@@ -139,6 +150,13 @@ class ChatTurns(QObject):
             self.status.set_note(f"Error: {chunk.error}")
         else:
             self.status.set_stats(chunk, final=True)
+
+    def _send_keeping_draft(self, text: str) -> None:
+        """Send a turn the app writes (the fallback) without losing what the user is typing."""
+        draft = self.composer.text()
+        self.send(text)
+        if draft:
+            self.composer.set_text(draft)
 
     @Slot()
     def regenerate(self) -> None:

@@ -19,6 +19,7 @@ from studio.core.extract import extract
 from studio.core.extract.types import Artifact, Extraction
 from studio.core.fixprompt import display_text
 from studio.core.livepreview import Version
+from studio.core.patch import looks_like_patch
 from studio.core.standalone import standalone_html
 from studio.engine.base import ChatMessage
 from studio.store.records import ArtifactVersion
@@ -125,13 +126,14 @@ class LibraryFlow(QObject):
         self.s.versions.clear()
         for v in self.stored:
             if (
-                v.origin not in ("model", "autofix")
+                v.origin not in ("model", "autofix", "patch")
                 or v.message_id is None
                 or v.message_id not in self.s.conversation
             ):
                 continue
             content = self.s.conversation.get(v.message_id).content
-            extraction = extract(content)
+            edits = v.origin == "patch" or looks_like_patch(content)  # the answer holds edits, not the file
+            extraction = Extraction(None, "", ()) if edits else extract(content)
             if extraction.artifact is None:
                 artifact = v.to_artifact()
                 html = standalone_html(artifact)
@@ -171,6 +173,9 @@ class LibraryFlow(QObject):
                 prev = msg.id
         ctx = self.store.context_version(self.s.conversation.id, prev)
         on_path = {m.id for m in self.s.conversation.path()}
+        patched_from = self.stored_regenerated_base(answer_id)
+        if patched_from is not None:  # the patch being regenerated made ctx: ask against what it patched
+            ctx = None if patched_from.origin == "model" and patched_from.message_id == prev else patched_from
         if ctx is None or (ctx.origin == "model" and ctx.message_id not in on_path):
             return messages  # none, or the answer being regenerated: ask the same question again
         for i in range(len(messages) - 1, -1, -1):
@@ -180,8 +185,33 @@ class LibraryFlow(QObject):
                 break
         return messages
 
-    def record_version(self, msg_id: str, extraction: Extraction, origin: str = "model") -> Version:
-        """Keep an answer's artifact as a new version (in the store too: origin "model" or "autofix")."""
+    def stored_regenerated_base(self, answer_id: str | None) -> ArtifactVersion | None:
+        """When an answer is regenerated and the current version is a patch made by the answer it
+        replaces: the version that patch was applied to (the new answer edits it instead)."""
+        if self.store is None or answer_id is None:
+            return None
+        cur = self.store.current_version(self.s.conversation.id)
+        on_path = {m.id for m in self.s.conversation.path()}
+        if cur is None or cur.origin != "patch" or cur.message_id in on_path or cur.based_on is None:
+            return None
+        try:
+            return self.store.library.version(self.s.conversation.id, cur.based_on)
+        except KeyError:
+            return None
+
+    def regenerated_base(self, answer_id: str | None) -> Version | None:
+        """:meth:`stored_regenerated_base` as a version to patch (None: patch the current version)."""
+        v = self.stored_regenerated_base(answer_id)
+        if v is None:
+            return None
+        artifact = v.to_artifact()
+        return Version(v.message_id or "", v.number, Extraction(artifact, "", ()), standalone_html(artifact))
+
+    def record_version(
+        self, msg_id: str, extraction: Extraction, origin: str = "model", based_on: int | None = None
+    ) -> Version:
+        """Keep an answer's artifact as a new version (in the store too: origin "model", "autofix" or
+        "patch"; ``based_on``: the version a patch was applied to)."""
         assert extraction.artifact is not None
         html = standalone_html(extraction.artifact)
         if self.store is None:
@@ -194,6 +224,7 @@ class LibraryFlow(QObject):
             source=art.source,
             origin=origin,
             message_id=msg_id,
+            based_on=based_on,
         )
         self.stored.append(stored)
         version = Version(msg_id, stored.number, extraction, html)
@@ -366,6 +397,8 @@ class LibraryFlow(QObject):
             version = self.s.versions.get(msg.id)
             if version is not None:
                 self.chat.set_artifact(msg.id, version.extraction, version.number)
+            if msg.stats.get("edits"):
+                self.chat.set_patch(msg.id, str(msg.stats["edits"]))
             reason = "interrupted" if msg.id in self.s.interrupted else msg.finish_reason or "stop"
             self.chat.finish_assistant_message(msg.id, reason, msg.error)
             self.add_branch_switches(msg.id)

@@ -172,3 +172,29 @@ def test_flow_a_fallback_without_a_file_keeps_the_current_version() -> None:
     before = flow.artifact
     report = flow.run(2, "less friction", answers)
     assert report.mode == "fallback" and report.fallback_ok is False and flow.artifact is before
+
+
+def test_the_chat_shows_edit_blocks_as_one_patch_segment_while_they_stream() -> None:
+    from studio.core.chat_segments import layout_segments
+
+    text = PATCH + "\nThat is all."
+    kinds = [(s.kind, text[s.start : s.end].strip()[:12]) for s in layout_segments(text)]
+    assert kinds == [("md", "Blue balls, "), ("patch", "```html\n<<<<"), ("md", "That is all.")]
+    head = text.index("<<<<<<< SEARCH") + len("<<<<<<< SEARCH")
+    for cut in range(head, len(text) + 1):  # never an artifact card, never the blocks as markdown
+        segs = layout_segments(text[:cut], provisional=True)
+        assert [s.kind for s in segs][:2] == ["md", "patch"] and "card" not in [s.kind for s in segs]
+        assert all("=======" not in text[s.start : s.end] for s in segs if s.kind == "md")
+
+
+def test_an_answer_cut_off_inside_a_block_is_a_failed_patch() -> None:
+    art = base()
+    turn = PatchTurn(art)
+    cut = BLUE + MORE[: MORE.index("=======") + 12]  # the last block stops in its REPLACE part
+    assert len(stream(turn, cut)) == 1  # the first block showed while streaming
+    outcome = turn.finish()
+    assert outcome.mode == "failed" and outcome.result is not None and outcome.result.text == art.source
+    assert outcome.result.applied == 1
+    ((block_, reason),) = outcome.result.failed
+    assert reason == "the answer ended inside this edit block" and block_.search == "    const numBalls = 20;"
+    assert "the answer ended inside this edit block" in fallback_prompt(outcome.result)
