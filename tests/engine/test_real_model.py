@@ -21,7 +21,7 @@ import pytest
 from real_model import RealModel
 
 from studio.engine.base import CancelToken, ChatMessage, Chunk, GenerationParams, collect
-from studio.engine.mlx_cache import common_prefix
+from studio.engine.prompt_cache import common_prefix
 
 pytestmark = pytest.mark.real_model
 
