@@ -27,7 +27,7 @@ from studio.cli.common import (
     engine_options,
     params_from_args,
 )
-from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, fix_prompt, verdict_from
+from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, Verdict, fix_prompt, verdict_from
 from studio.core.resources import resource_path
 
 if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
@@ -90,6 +90,7 @@ class Attempt:
     hung: bool = False
     loaded: bool = False
     error: str | None = None
+    why: str | None = None  # what failed and why, in one line (None when it rendered clean)
 
 
 @dataclass
@@ -180,6 +181,7 @@ def run_prompt(
         )
         row.attempts.append(attempt)
         if report is None or artifact is None:
+            attempt.why = _no_artifact_why(text, last)
             return row  # nothing to render: nothing to fix either
         attempt.loaded, attempt.errors = report["loaded"], report["errors"]
         attempt.blank, attempt.hung = report["blank"], report["hung"]
@@ -187,11 +189,34 @@ def run_prompt(
         verdict = verdict_from(report["console"], blank=report["blank"], hung=report["hung"])
         if not report["loaded"] and verdict.ok:
             verdict = verdict_from([{"level": "error", "message": "the page did not load", "line": 0}])
+        attempt.why = None if attempt.ok else _render_why(verdict, last)
         if loop.decide(verdict) != "auto":
             return row
         page = standalone_html(artifact)
         prompt = fix_prompt(verdict, artifact.source, page, fence=fence_for(artifact.kind))
         messages += [{"role": "assistant", "content": text}, {"role": "user", "content": prompt}]
+
+
+def _no_artifact_why(text: str, last: Chunk) -> str:
+    from studio.core.extract import extract
+
+    if last.finish_reason == "error":
+        return f"engine error: {last.error or 'no message'}"
+    reason = extract(text).reason or "the answer holds no artifact"
+    if last.finish_reason == "length":
+        return f"{reason} (cut off at {last.generated_tokens} tokens)"
+    return reason
+
+
+def _render_why(verdict: Verdict, last: Chunk) -> str:
+    """The first problem of a failed render, e.g. "2 errors: ReferenceError: x is not defined (line 12)"."""
+    cut = f"; cut off at {last.generated_tokens} tokens" if last.finish_reason == "length" else ""
+    if not verdict.errors:
+        return f"{verdict.summary()}{cut}"
+    first = verdict.errors[0]
+    message = " ".join(str(first.get("message", "")).split())[:120]
+    line = f" (line {first['line']})" if first.get("line") else ""
+    return f"{verdict.summary()}: {message}{line}{cut}"
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -200,7 +225,7 @@ def _fmt(v: float | None, unit: str = "") -> str:
 
 def table(rows: list[Row]) -> str:
     """The human-readable table and a summary line."""
-    head = ("prompt", "render", "fixes", "ttft", "tok/s", "tokens", "chars", "problems")
+    head = ("prompt", "render", "fixes", "ttft", "tok/s", "tokens", "chars", "why")
     lines = []
     for r in rows:
         a = r.first
@@ -210,13 +235,9 @@ def table(rows: list[Row]) -> str:
             render = "ok" if a.ok else "FAIL"
         fixes = r.fixes_needed
         fixes_s = "-" if a.artifact is None else ("never" if fixes is None else str(fixes))
-        problems = []
-        if a.artifact is not None and not a.ok:
-            problems = [f"{a.errors} err"] * bool(a.errors) + ["blank"] * a.blank + ["hung"] * a.hung
-            problems += ["not loaded"] * (not a.loaded)
         lines.append(
             (r.id, render, fixes_s, _fmt(a.ttft_s, "s"), _fmt(a.tokens_per_s), str(a.tokens), str(a.chars),
-             ", ".join(problems) or (a.error or ""))
+             a.why or "")
         )  # fmt: skip
     widths = [max(len(h), *(len(x[i]) for x in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
