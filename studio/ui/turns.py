@@ -142,6 +142,8 @@ class ChatTurns(QObject):
             if end.rendered_html == version.html:
                 self.s.shown = version
             self.chat.set_artifact(msg_id, end.extraction, version.number)
+        elif reason in ("stop", "length"):  # say it plainly rather than leave the preview silent
+            self.chat.show_notice(f"Nothing to preview: {end.extraction.reason}.", "info")
         self.chat.finish_assistant_message(msg_id, reason, chunk.error)
         self.flow.add_branch_switches(msg_id)
         self.busyChanged.emit(False)
