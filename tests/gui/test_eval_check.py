@@ -35,4 +35,5 @@ def test_fixes_are_counted_and_bounded(qapp) -> None:  # type: ignore[no-untyped
     text = table([run_prompt(ScriptedEngine([GOOD]), item, params, fixes=1, wait_ms=200, system="S"), never])
     rows = text.splitlines()
     assert rows[1].split()[:3] == ["hello", "ok", "0"]
-    assert rows[2].split()[:3] == ["hello", "FAIL", "never"] and "1 err" in rows[2]
+    assert rows[2].split()[:3] == ["hello", "FAIL", "never"]
+    assert rows[2].endswith("1 error: Uncaught ReferenceError: nope is not defined (line 3)")  # what, where
