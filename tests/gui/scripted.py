@@ -39,6 +39,12 @@ class ScriptedEngine:
         delay: seconds between chunks.
         load_delay: seconds ``load`` takes.
         first_delay: seconds before the first chunk (prefill).
+        load_gate: when given, ``load`` waits until it is set (a test decides when a load ends).
+
+    Attributes:
+        produced: chunks with text streamed so far, over every answer.
+        produced_at_cancel: ``produced`` when ``cancel`` was last called (None before): a stream that
+            stops "within a token" ends with at most one more.
     """
 
     name = "scripted"
@@ -51,12 +57,16 @@ class ScriptedEngine:
         delay: float = 0.002,
         load_delay: float = 0.0,
         first_delay: float = 0.0,
+        load_gate: threading.Event | None = None,
     ) -> None:
         self.answers = list(answers)
         self.chunk_chars = chunk_chars
         self.delay = delay
         self.load_delay = load_delay
         self.first_delay = first_delay
+        self.load_gate = load_gate
+        self.produced = 0
+        self.produced_at_cancel: int | None = None
         self.requests: list[list[ChatMessage]] = []
         self.threads: set[int] = set()  # thread idents that ran load/stream
         self.closed = False
@@ -71,6 +81,8 @@ class ScriptedEngine:
     def load(self, model: str) -> ModelInfo:
         self.threads.add(threading.get_ident())
         time.sleep(self.load_delay)
+        if self.load_gate is not None and not self.load_gate.wait(60):
+            raise ModelLoadError("the test never opened the load gate")
         if model.startswith("missing"):
             raise ModelLoadError(f"no model folder at {model}")
         self._model = ModelInfo(name=Path(model).name or model, path=model, engine=self.name)
@@ -104,6 +116,7 @@ class ScriptedEngine:
             piece = text[pos : pos + self.chunk_chars]
             pos += len(piece)
             n += 1
+            self.produced += 1
             if ttft is None:
                 ttft = time.perf_counter() - t0
             if n >= params.max_tokens:
@@ -130,6 +143,7 @@ class ScriptedEngine:
         )
 
     def cancel(self) -> None:
+        self.produced_at_cancel = self.produced
         self._cancel.set()
 
     def close(self) -> None:

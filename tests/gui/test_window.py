@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -186,10 +185,9 @@ def test_stop_ends_quickly_and_keeps_the_last_good_frame(qtbot, make_window) -> 
     qtbot.waitUntil(lambda: not t.w.pane.is_rendering(), timeout=15000)
     frame = t.w.pane.current_html()
     assert frame is not None
-    with qtbot.waitSignal(t.w.controller.finished, timeout=3000):
-        t0 = time.perf_counter()
+    with qtbot.waitSignal(t.w.controller.finished, timeout=10000):
         qtbot.keyClick(t.w, Qt.Key.Key_Escape)
-    assert time.perf_counter() - t0 < 0.5
+    assert t.engine.produced <= t.engine.produced_at_cancel + 1  # stopped within a token (counted)
     assert t.events[-1] == ("finished", "cancelled")
     assert t.w.conversation.path()[-1].finish_reason == "cancelled"
     qtbot.wait(400)
