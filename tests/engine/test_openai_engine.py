@@ -298,7 +298,7 @@ def test_cancel_from_another_thread_closes_the_socket(engine: OpenAIEngine, serv
     token = CancelToken()
     stream = engine.stream_chat(MSGS, cancel=token)
     chunks, waited = _cancel_after(3, stream, token.cancel if how == "token" else engine.cancel)
-    assert waited < 0.5
+    assert waited < server.cfg.interval  # the blocked read ended at the cancel, not at the next piece
     assert chunks[-1].finish_reason == "cancelled" and chunks[-1].generated_tokens == 3
     assert token.cancelled
     assert server.disconnected.wait(2), "the server never saw the client leave"
@@ -319,10 +319,9 @@ def test_cancel_while_the_server_has_not_answered_yet(engine: OpenAIEngine, serv
     token = CancelToken()
     timer = threading.Timer(0.2, token.cancel)
     timer.start()
-    t0 = time.perf_counter()
     last = collect(engine.stream_chat(MSGS, cancel=token)).last
+    # The server never answers: only the cancel can end this stream as "cancelled" (a stall is "error").
     assert last.finish_reason == "cancelled" and last.ttft is None
-    assert time.perf_counter() - t0 < 0.7
     assert server.disconnected.wait(2)
 
 

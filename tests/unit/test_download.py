@@ -91,13 +91,11 @@ def test_cancel_from_another_thread_then_resume(tmp_path: Path) -> None:
             events.append(p)
             if p.file == "model.safetensors" and p.done_bytes > 900_000 and not cancel.cancelled:
                 threading.Thread(target=cancel.cancel).start()  # from another thread
-                watch.at = time.monotonic()  # type: ignore[attr-defined]
 
         with pytest.raises(DownloadCancelled, match="run it again to resume"):
             download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path, progress=watch, cancel=cancel)
-        assert time.monotonic() - watch.at < 0.5  # type: ignore[attr-defined]
         plan = plan_download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path)
-        assert 0 < plan.present_bytes < plan.total_bytes  # the partial file stayed
+        assert 0 < plan.present_bytes < plan.total_bytes  # stopped part-way (not timed), the partial file stayed
         partial = plan.present_bytes
         folder = download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path)
         assert (
@@ -217,9 +215,8 @@ def test_cancel_while_the_server_sends_nothing(tmp_path: Path) -> None:
         assert hub.stalled.wait(10)
         time.sleep(0.3)  # the read is now blocked on the silent socket
         assert worker.is_alive()
-        began = time.monotonic()
         cancel.cancel()
-        worker.join(5)
-        assert time.monotonic() - began < 0.5
+        worker.join(30)
+        assert not worker.is_alive()  # the socket stays silent: only the cancel can have ended the read
         assert len(outcome) == 1 and isinstance(outcome[0], DownloadCancelled)
         assert plan_download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path).present_bytes >= 500_000
