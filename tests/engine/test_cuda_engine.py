@@ -184,7 +184,9 @@ def test_cancel_from_another_thread(cuda_engine: CudaEngine) -> None:
     assert last.finish_reason == "cancelled"
     assert last.generated_tokens == len(chunks) - 1 < 3000  # every token streamed, then the end
     # At a known point instead of a moment: at most 6 tokens, whatever the scheduling.
-    counted = list(cuda_engine.stream_chat(ASK, GenerationParams(temperature=0.0, max_tokens=3000), CancelAfter(6)))
+    counted = list(
+        cuda_engine.stream_chat(ASK, GenerationParams(temperature=0.0, max_tokens=3000), CancelAfter(6))
+    )
     assert counted[-1].finish_reason == "cancelled" and 0 < counted[-1].generated_tokens <= 6
 
 
@@ -390,8 +392,22 @@ def test_cli_generate_streams_json(tiny_model_path: Path, capsys: pytest.Capture
     from studio.cli import main
 
     code = main(
-        ["generate", "--engine", "cuda", "--device", "cpu", "--model", str(tiny_model_path),
-         "--prompt", "hi", "--max-tokens", "8", "--temperature", "0", "--json"]
+        [
+            "generate",
+            "--engine",
+            "cuda",
+            "--device",
+            "cpu",
+            "--model",
+            str(tiny_model_path),
+            "--prompt",
+            "hi",
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+        ]
     )  # fmt: skip  (greedy: the settings' default 0.2 sampled, unseeded, and could draw <|im_end|>)
     out = json.loads(capsys.readouterr().out)
     assert code in (0, 3)  # 3: random weights write no artifact

@@ -104,7 +104,13 @@ def test_failing_rows_say_what_failed_and_why() -> None:
     from studio.cli.evaluate import Attempt, Row, table
 
     def row(pid: str, **kw: object) -> Row:
-        base: dict = {"ttft_s": 0.5, "tokens_per_s": 10.0, "tokens": 64, "chars": 200, "finish_reason": "stop"}
+        base: dict = {
+            "ttft_s": 0.5,
+            "tokens_per_s": 10.0,
+            "tokens": 64,
+            "chars": 200,
+            "finish_reason": "stop",
+        }
         return Row(pid, "game", [Attempt(**{**base, **kw})])  # type: ignore[arg-type]
 
     rows = [
@@ -114,7 +120,9 @@ def test_failing_rows_say_what_failed_and_why() -> None:
     ]  # fmt: skip
     lines = table(rows).splitlines()
     assert lines[1].split()[:2] == ["ok", "ok"] and lines[1].endswith("200")
-    assert lines[2].split()[:2] == ["err", "FAIL"] and lines[2].endswith("ReferenceError: x is not defined (line 3)")
+    assert lines[2].split()[:2] == ["err", "FAIL"] and lines[2].endswith(
+        "ReferenceError: x is not defined (line 3)"
+    )
     assert lines[3].endswith("no renderable artifact in the answer (cut off at 64 tokens)")
 
 

@@ -166,4 +166,3 @@ def test_mlx_and_transformers_give_the_same_greedy_tokens(real_model: RealModel)
     torch_ids = _greedy_ids(lambda: _make("cuda-cpu", real_model), LONG, n)
     assert len(torch_ids) == len(mlx_ids[: len(torch_ids)]) > n // 2
     assert torch_ids == mlx_ids[: len(torch_ids)]
-

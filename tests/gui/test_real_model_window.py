@@ -91,7 +91,7 @@ def test_type_stream_preview_stop_and_regenerate(qtbot, typist: Typist) -> None:
     answer = w.conversation.path()[-1]
     assert answer.content == "".join(typist.deltas) and "```html" in answer.content
     assert "<|im_end|>" not in answer.content
-    assert len(w.versions) == 1 and w.current_version() is not None
+    assert len(w.session.versions) == 1 and w.session.current_version() is not None
     page = shown_page(qtbot, w)
     assert run_js(qtbot, page, "return document.querySelectorAll('button').length") == 1
     assert typist.notices() == []
@@ -101,10 +101,10 @@ def test_type_stream_preview_stop_and_regenerate(qtbot, typist: Typist) -> None:
     assert typist.wait_finished() == "stop"
     assert "4" in w.conversation.path()[-1].content
     assert typist.notices() == ["Nothing to preview: no renderable artifact in the answer."]
-    assert len(w.versions) == 1
+    assert len(w.session.versions) == 1
 
     # 3. Stop in the middle of a long answer (Esc, as a user would), once it has streamed.
-    w.params = GenerationParams(temperature=0.0, max_tokens=400, seed=0)
+    w.turns.params = GenerationParams(temperature=0.0, max_tokens=400, seed=0)
     typist.type_and_send("Write a long story about a dragon who loves music.")
     qtbot.waitUntil(lambda: len(typist.deltas) >= 2, timeout=ANSWER_MS)
     qtbot.keyClick(w.composer.input, Qt.Key.Key_Escape)
@@ -114,10 +114,13 @@ def test_type_stream_preview_stop_and_regenerate(qtbot, typist: Typist) -> None:
     assert stopped.content == "".join(typist.deltas)
 
     # 4. Regenerate (Ctrl+R): a new branch; greedy, so it starts with the stopped answer, token for token.
-    w.params = GenerationParams(temperature=0.0, max_tokens=stopped.stats["generated_tokens"] + 6)
+    w.turns.params = GenerationParams(temperature=0.0, max_tokens=stopped.stats["generated_tokens"] + 6)
     typist.deltas.clear()
     qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert typist.wait_finished() == "length"
     again = w.conversation.path()[-1]
-    assert again.id != stopped.id and [m.id for m in w.conversation.siblings(again.id)] == [stopped.id, again.id]
+    assert again.id != stopped.id and [m.id for m in w.conversation.siblings(again.id)] == [
+        stopped.id,
+        again.id,
+    ]
     assert again.content.startswith(stopped.content) and len(again.content) > len(stopped.content)

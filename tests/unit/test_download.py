@@ -95,7 +95,7 @@ def test_cancel_from_another_thread_then_resume(tmp_path: Path) -> None:
         with pytest.raises(DownloadCancelled, match="run it again to resume"):
             download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path, progress=watch, cancel=cancel)
         plan = plan_download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path)
-        assert 0 < plan.present_bytes < plan.total_bytes  # stopped part-way (not timed), the partial file stayed
+        assert 0 < plan.present_bytes < plan.total_bytes  # stopped part-way; the partial file stayed
         partial = plan.present_bytes
         folder = download(REPO, endpoint=hub.endpoint, cache_dir=tmp_path)
         assert (
