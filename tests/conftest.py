@@ -5,6 +5,7 @@ The environment is set at import time, before any test module imports Qt.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -20,6 +21,12 @@ import real_model as _real_model  # noqa: E402
 
 os.environ.setdefault("STUDIO_DEV_MODELS", str(_real_model.fetch_module().default_root()))
 real_model = _real_model.real_model  # the session fixture (see tests/fixtures/real_model.py)
+
+# Loading triton's extension (torch._dynamo imports it, so transformers' models do) after QtWebEngine has
+# started in the process crashes it (SIGSEGV); loaded first, both work. The eval test runs the checker,
+# then the CUDA engine loads a model: load triton now, whatever order the tests run in.
+if importlib.util.find_spec("triton") is not None:
+    import triton  # noqa: F401
 
 _TMP = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
