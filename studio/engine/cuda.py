@@ -83,11 +83,12 @@ from studio.engine.cuda_support import (
     resolve_device,
     transformers_supports,
 )
+from studio.engine.lookup import DraftStats, NgramDrafter
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
+from studio.engine.prompt_state import PromptStateStore, load_torch, save_torch
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger(__name__)
-
 
 class CudaEngine(ThreadedEngine):
     """The :class:`~studio.engine.base.Engine` for PyTorch + transformers.
@@ -98,6 +99,10 @@ class CudaEngine(ThreadedEngine):
         prefill_step_size: prompt tokens per prefill forward; cancel is checked between them.
         prompt_cache: reuse the KV cache across turns (False: every answer prefills its prompt).
         hf_cache_dir: the Hugging Face hub cache repo ids are looked up in (default: the user's).
+        prompt_lookup: draft tokens by n-gram match in the prompt and answer and verify them in one
+            forward (:mod:`studio.engine.lookup`); the output is the same as without it.
+        prompt_state_dir: where the system prompt's KV state is saved per model and prompt, so a
+            new conversation prefills only the user's message (None: not saved).
 
     Raises:
         EngineError: PyTorch or transformers is not installed, or an option is unknown.
@@ -113,12 +118,21 @@ class CudaEngine(ThreadedEngine):
         prefill_step_size: int = 512,
         prompt_cache: bool = True,
         hf_cache_dir: str | Path | None = None,
+        prompt_lookup: bool = True,
+        prompt_state_dir: str | Path | None = None,
     ) -> None:
         self.device_option, self.quantization = check_options(device or "auto", quantization or "auto")
         self.prefill_step_size = max(1, prefill_step_size)
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
+        self.prompt_lookup = prompt_lookup
+        self.draft_stats = DraftStats()  # of the last answer
         super().__init__("studio-cuda")
+        if prompt_state_dir is not None:
+            from importlib.metadata import version
+
+            libs = f"transformers {version('transformers')}, torch {version('torch')}"
+            self._states = PromptStateStore(prompt_state_dir, self.name, libs)
         # Touched only on the worker thread:
         self._torch: Any = None
         self._model: Any = None
@@ -189,6 +203,11 @@ class CudaEngine(ThreadedEngine):
         keep = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
         self._forward_kw = {keep: 1} if keep else {}
         self._model, self._tokenizer, self._folder, self._device = model, tokenizer, folder, device
+        if self._states is not None:
+            self._states.forget()
+            self._states.version = (
+                self._states.version.split(";")[0] + f"; {device}, {plan.quantization}, {plan.dtype}"
+            )
         self._eos = eos_ids(model, tokenizer)
         log.info("loaded %s on %s (%s, %s)", folder.path, device, plan.quantization, plan.dtype)
         return ModelInfo(
@@ -235,11 +254,33 @@ class CudaEngine(ThreadedEngine):
 
         return DynamicCache(config=self._model.config)
 
-    def _forward(self, ids: list[int], cache: Any) -> Any:
-        """Run ``ids`` through the model on top of ``cache``; the logits of the last position."""
+    def _forward(self, ids: list[int], cache: Any, rows: int = 1) -> Any:
+        """Run ``ids`` through the model on top of ``cache``; the logits of the last ``rows`` positions."""
         x = self._torch.tensor([ids], device=self._device)
-        out = self._model(input_ids=x, use_cache=True, **{self._cache_kw: cache}, **self._forward_kw)
-        return out.logits[0, -1]
+        keep = {k: rows for k in self._forward_kw}
+        out = self._model(input_ids=x, use_cache=True, **{self._cache_kw: cache}, **keep)
+        return out.logits[0, -1] if rows == 1 else out.logits[0, -rows:]
+
+    def _with_state(self, cache: Any, keep: int, token: CancelToken) -> tuple[Any, int, int]:
+        """The system prompt's saved state when the cache lacks it; else prefill and save it.
+
+        Returns:
+            The cache, the ids it holds now, the ids of those not computed in this answer.
+        """
+        prefix = self._prefix
+        if self._states is None or self._folder is None or keep >= len(prefix):
+            return cache, keep, keep
+        template = getattr(self._tokenizer, "chat_template", None) or "chatml"
+        path = self._states.path(self._folder.path, str(template), prefix, ".pt")
+        loaded = self._states.load(path, lambda p: load_torch(self._new_cache, self._device, prefix, p))
+        if loaded is not None:
+            return loaded, len(prefix), len(prefix)
+        for i in range(keep, len(prefix), self.prefill_step_size):
+            if token.cancelled:
+                return cache, i, keep
+            self._forward(prefix[i : i + self.prefill_step_size], cache)
+        self._states.save(path, lambda p: save_torch(cache, prefix, p))
+        return cache, len(prefix), keep
 
     def _peak_gb(self) -> float | None:
         if not self._device.startswith("cuda"):
@@ -278,12 +319,12 @@ class CudaEngine(ThreadedEngine):
         else:
             self._cache.reset()
             cache, keep = self._new_cache(), 0
-        suffix = prompt[keep:]
-        base: dict[str, Any] = {"prompt_tokens": len(prompt), "prefilled_tokens": len(suffix)}
         if cuda:
             torch.cuda.reset_peak_memory_stats(self._device)
-
         started = time.perf_counter()
+        cache, keep, kept = self._with_state(cache, keep, token)
+        suffix = prompt[keep:]
+        base: dict[str, Any] = {"prompt_tokens": len(prompt), "prefilled_tokens": len(prompt) - kept}
         logits = None
         for i in range(0, len(suffix), self.prefill_step_size):
             if token.cancelled:
@@ -299,42 +340,56 @@ class CudaEngine(ThreadedEngine):
         generator = make_generator(torch, self._device, params.seed)
         detok = Detokenizer(self._decode)
         ctx = self._folder.context_length if self._folder else None
+        drafter = NgramDrafter(prompt) if self.prompt_lookup else None
+        stats = self.draft_stats = DraftStats()
         generated: list[int] = []
         ttft: float | None = None
         tps = 0.0
         finish: FinishReason | None = None
+        rows, draft = [logits], list[int]()  # rows[i]: the logits after draft[:i]
         while True:
-            recent = (prompt[-PENALTY_CONTEXT:] + generated)[-PENALTY_CONTEXT:]
-            tok = sample(torch, logits, params, recent, generator)
-            generated.append(tok)
-            now = time.perf_counter()
-            n = len(generated)
-            ttft = ttft if ttft is not None else now - t0
-            tps = n / max(now - prefill_end, 1e-9)
-            if tok in self._eos:
-                finish, text = "stop", detok.flush()
-            else:
-                text = detok.add(tok)
-                if n >= params.max_tokens or (ctx is not None and len(prompt) + n >= ctx):
-                    finish, text = "length", text + detok.flush()
-            out.put(
-                Chunk(
-                    text=text,
-                    generated_tokens=n,
-                    ttft=ttft,
-                    tps=tps,
-                    prompt_tps=prompt_tps,
-                    peak_memory_gb=self._peak_gb(),
-                    finish_reason=finish,
-                    **base,
+            confirmed = 0
+            for i, row in enumerate(rows):
+                recent = (prompt[-PENALTY_CONTEXT:] + generated)[-PENALTY_CONTEXT:]
+                tok = sample(torch, row, params, recent, generator)
+                generated.append(tok)
+                if drafter is not None:
+                    drafter.extend((tok,))
+                now = time.perf_counter()
+                n = len(generated)
+                ttft = ttft if ttft is not None else now - t0
+                tps = n / max(now - prefill_end, 1e-9)
+                if tok in self._eos:
+                    finish, text = "stop", detok.flush()
+                else:
+                    text = detok.add(tok)
+                    if n >= params.max_tokens or (ctx is not None and len(prompt) + n >= ctx):
+                        finish, text = "length", text + detok.flush()
+                out.put(
+                    Chunk(
+                        text=text,
+                        generated_tokens=n,
+                        ttft=ttft,
+                        tps=tps,
+                        prompt_tps=prompt_tps,
+                        peak_memory_gb=self._peak_gb(),
+                        finish_reason=finish,
+                        **base,
+                    )
                 )
-            )
+                if finish is None and token.cancelled:
+                    finish = "cancelled"
+                if finish is not None or i >= len(draft) or tok != draft[i]:
+                    break
+                confirmed += 1
+            stats.add(len(draft), confirmed)
             if finish is not None:
                 break
-            if token.cancelled:
-                finish = "cancelled"
-                break
-            logits = self._forward([tok], cache)
+            if confirmed < len(draft):  # the cache holds the rejected draft ids: drop them
+                cache.crop(-(len(draft) - confirmed))
+            draft = drafter.draft(params.max_tokens - len(generated)) if drafter is not None else []
+            rows = self._forward([tok, *draft], cache, rows=len(draft) + 1)
+            rows = [rows] if not draft else list(rows)
         self._settle(cache, prompt + generated)  # the cache holds all but the last sampled id
         if finish == "cancelled":
             out.put(
@@ -351,8 +406,12 @@ class CudaEngine(ThreadedEngine):
             )
 
     def _settle(self, cache: Any, seen: list[int]) -> None:
-        if self.use_prompt_cache:
-            self._cache.settle(cache, seen)
+        if not self.use_prompt_cache:
+            return
+        extra = cache.get_seq_length() - max(len(seen) - 1, 0)
+        if extra > 0 and len(seen) > 1:  # draft ids verified after the last token: not ours
+            cache.crop(-extra)
+        self._cache.settle(cache, seen)
 
 
 __all__ = ["CudaEngine", "EngineError", "ModelLoadError"]

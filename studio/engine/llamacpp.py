@@ -40,7 +40,10 @@ from studio.engine.llamacpp_files import (
     route_llama_logs,
     usable_cores,
 )
+from studio.engine.llamacpp_lookup import lookup_generate
+from studio.engine.lookup import DraftStats, NgramDrafter
 from studio.engine.prompt_cache import common_prefix
+from studio.engine.prompt_state import PromptStateStore, load_llama, save_llama
 from studio.engine.threaded import ThreadedEngine, chatml, one_line
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,10 @@ class LlamaCppEngine(ThreadedEngine):
         n_gpu_layers: layers offloaded to a GPU build (-1: all; 0 on a CPU build).
         prefill_step_size: prompt tokens per prefill step; cancel is checked between steps.
         prompt_cache: keep the evaluated prefix across turns (False: every answer prefills it all).
+        prompt_lookup: draft tokens by n-gram match in the prompt and answer and verify them in one
+            llama.cpp batch (:mod:`studio.engine.llamacpp_lookup`); the output is the same as without.
+        prompt_state_dir: where the system prompt's KV state is saved per model and prompt, so a
+            new conversation prefills only the user's message (None: not saved).
 
     Raises:
         EngineError: llama-cpp-python is not installed (the message names the install command).
@@ -72,6 +79,8 @@ class LlamaCppEngine(ThreadedEngine):
         n_gpu_layers: int | None = None,
         prefill_step_size: int = 256,
         prompt_cache: bool = True,
+        prompt_lookup: bool = True,
+        prompt_state_dir: str | Path | None = None,
     ) -> None:
         self._lib = import_llama_cpp()
         route_llama_logs(self._lib)
@@ -82,12 +91,19 @@ class LlamaCppEngine(ThreadedEngine):
         self.n_gpu_layers = n_gpu_layers
         self.prefill_step_size = max(1, prefill_step_size)
         self.use_prompt_cache = prompt_cache
+        self.prompt_lookup = prompt_lookup
+        self.draft_stats = DraftStats()  # of the last answer
         super().__init__("studio-llamacpp")
+        if prompt_state_dir is not None and hasattr(self._lib, "llama_state_seq_get_data"):
+            version = str(getattr(self._lib, "__version__", "?"))
+            self._states = PromptStateStore(prompt_state_dir, self.name, version)
         # Touched only on the worker thread:
         self._llm: Any = None
         self._vocab: Any = None
         self._formatter: Any = None
         self._add_bos: int | None = None
+        self._path: Path | None = None
+        self._template = ""
 
     # ------------------------------------------------------------------ protocol
 
@@ -153,6 +169,9 @@ class LlamaCppEngine(ThreadedEngine):
         add_bos = meta.get("tokenizer.ggml.add_bos_token", "false") == "true" and bos != -1
         self._add_bos = bos if add_bos else None
         self._llm, self._vocab = llm, self._lib.llama_model_get_vocab(llm.model)
+        self._path, self._template = path, template or "chatml"
+        if self._states is not None:
+            self._states.forget()
         arch = meta.get("general.architecture", "?")
         log.info("loaded %s (%s, n_ctx %d, %d threads)", path, arch, n_ctx, self.n_threads)
         return ModelInfo(
@@ -206,31 +225,46 @@ class LlamaCppEngine(ThreadedEngine):
         if self.use_prompt_cache:
             keep = min(common_prefix(self._held(), prompt), len(prompt) - 1)
         llm.n_tokens = keep  # eval() drops every KV cell from here on
+        started = time.perf_counter()
+        prefix, state, save_at = self._prefix, None, 0
+        if self._states is not None and self._path is not None and keep < len(prefix):
+            state = self._states.path(self._path, self._template, prefix, ".kv")
+            restored = self._states.load(state, lambda p: load_llama(llm, self._lib, prefix, p))
+            keep = restored if restored is not None else min(keep, llm.n_tokens)
+            llm.n_tokens = keep
+            save_at = 0 if restored is not None else len(prefix)
         suffix = prompt[keep:]
         base: dict[str, Any] = {"prompt_tokens": len(prompt), "prefilled_tokens": len(suffix)}
         log.debug("llamacpp: reusing %d of %d prompt tokens", keep, len(prompt))
 
-        started = time.perf_counter()
-        step = self.prefill_step_size
-        for i in range(0, len(suffix), step):
+        pos = keep
+        while pos < len(prompt):
             if token.cancelled:
                 out.put(Chunk(finish_reason="cancelled", **base))
                 return
-            llm.eval(suffix[i : i + step])
+            end = min(pos + self.prefill_step_size, len(prompt))
+            end = save_at if pos < save_at < end else end
+            llm.eval(prompt[pos:end])
+            pos = end
+            if pos == save_at and state is not None:
+                self._states.save(state, lambda p: save_llama(llm, self._lib, prefix, p))  # type: ignore[union-attr]
         prefill_end = time.perf_counter()
         prompt_tps = len(suffix) / max(prefill_end - started, 1e-9)
 
         llm.set_seed(params.seed if params.seed is not None else self._lib.LLAMA_DEFAULT_SEED)
-        # The whole prompt is evaluated: generate() finds it cached and samples at once.
-        tokens = llm.generate(
-            prompt,
-            temp=params.temperature,
-            top_p=params.top_p,
-            top_k=0,
-            min_p=0.0,
-            typical_p=1.0,
-            repeat_penalty=params.repetition_penalty or 1.0,
-        )
+        sampling: dict[str, Any] = {
+            "temp": params.temperature,
+            "top_p": params.top_p,
+            "top_k": 0,
+            "min_p": 0.0,
+            "typical_p": 1.0,
+            "repeat_penalty": params.repetition_penalty or 1.0,
+        }
+        self.draft_stats = DraftStats()
+        if self.prompt_lookup:
+            tokens = lookup_generate(llm, NgramDrafter(prompt), self.draft_stats, **sampling)
+        else:  # the whole prompt is evaluated: generate() finds it cached and samples at once
+            tokens = llm.generate(prompt, **sampling)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         n_ctx = llm.n_ctx()
         n, ttft, tps = 0, None, 0.0
@@ -245,7 +279,7 @@ class LlamaCppEngine(ThreadedEngine):
                     finish, text = "stop", decoder.decode(b"", final=True)
                 else:
                     text = decoder.decode(llm.detokenize([tok]))
-                    if n >= params.max_tokens or llm.n_tokens + 1 >= n_ctx:
+                    if n >= params.max_tokens or len(prompt) + n >= n_ctx:
                         finish, text = "length", text + decoder.decode(b"", final=True)
                 out.put(
                     Chunk(

@@ -27,13 +27,15 @@ from studio.engine.base import (
     ModelInfo,
     ModelLoadError,
 )
+from studio.engine.lookup import DraftStats, NgramDrafter
+from studio.engine.mlx_lookup import lookup_stream
 from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.prompt_cache import PromptCache
+from studio.engine.prompt_state import PromptStateStore, load_mlx, save_mlx
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger(__name__)
-
 
 class _Cancelled(Exception):
     """Raised from the prefill progress callback to abort a long prompt."""
@@ -46,6 +48,13 @@ class MLXEngine(ThreadedEngine):
         prefill_step_size: prompt tokens per prefill step; cancel is checked between steps.
         prompt_cache: reuse the KV cache across turns (False: every answer prefills its prompt).
         hf_cache_dir: the Hugging Face hub cache repo ids are looked up in (default: the user's).
+        prompt_lookup: draft tokens by n-gram match in the prompt and answer and verify them in one
+            forward (:mod:`studio.engine.mlx_lookup`); the output is the same as without it.
+        draft_model: a small model folder (or repo id) sharing the tokenizer, drafting for the
+            loaded model through mlx-lm's speculative decoding (it replaces prompt lookup).
+        num_draft_tokens: draft tokens per step with ``draft_model``.
+        prompt_state_dir: where the system prompt's KV state is saved per model and prompt, so a
+            new conversation prefills only the user's message (None: not saved).
     """
 
     name = "mlx"
@@ -56,17 +65,30 @@ class MLXEngine(ThreadedEngine):
         prefill_step_size: int = 256,
         prompt_cache: bool = True,
         hf_cache_dir: str | Path | None = None,
+        prompt_lookup: bool = True,
+        draft_model: str | None = None,
+        num_draft_tokens: int = 3,
+        prompt_state_dir: str | Path | None = None,
     ) -> None:
         if importlib.util.find_spec("mlx_lm") is None:
             raise EngineError("the MLX engine needs mlx-lm (pip install mlx-lm; on Linux mlx[cpu] too)")
         self.prefill_step_size = prefill_step_size
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
+        self.prompt_lookup = prompt_lookup
+        self.draft_model = draft_model
+        self.num_draft_tokens = max(1, num_draft_tokens)
+        self.draft_stats = DraftStats()  # of the last answer (prompt lookup)
         super().__init__("studio-mlx")
+        if prompt_state_dir is not None:
+            from importlib.metadata import version
+
+            self._states = PromptStateStore(prompt_state_dir, self.name, version("mlx-lm"))
         # Touched only on the worker thread:
         self._model: Any = None
         self._tokenizer: Any = None
         self._folder: ModelFolder | None = None
+        self._draft: Any = None
         self._cache = PromptCache()
 
     # ------------------------------------------------------------------ protocol
@@ -85,7 +107,7 @@ class MLXEngine(ThreadedEngine):
         # On the worker: MLX memory is released on the thread that made it.
         import mlx.core as mx
 
-        self._model = self._tokenizer = self._folder = None
+        self._model = self._tokenizer = self._folder = self._draft = None
         self._cache.reset()
         mx.clear_cache()
 
@@ -118,7 +140,10 @@ class MLXEngine(ThreadedEngine):
             raise ModelLoadError(f"cannot load the tokenizer in {folder.path}: {one_line(exc)}") from None
         if not folder.has_chat_template:
             log.warning("%s has no chat template; using plain ChatML", folder.path)
+        self._draft = self._load_draft() if self.draft_model else None
         self._model, self._tokenizer, self._folder = model, tokenizer, folder
+        if self._states is not None:
+            self._states.forget()
         bits = folder.quantization_bits
         log.info("loaded %s (%s, %.0f MB)", folder.path, folder.model_type, folder.weight_bytes / 1e6)
         return ModelInfo(
@@ -133,6 +158,43 @@ class MLXEngine(ThreadedEngine):
                 "chat_template": "model" if folder.has_chat_template else "chatml-fallback",
             },
         )
+
+    def _load_draft(self) -> Any:
+        from mlx_lm.utils import load_model
+
+        assert self.draft_model is not None
+        path = resolve_model(self.draft_model, cache_dir=self._hf_cache_dir)
+        check_model_folder(path, supported=mlx_supports)
+        try:
+            draft, _ = load_model(path, lazy=False)
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load the draft model in {path}: {one_line(exc)}") from None
+        log.info("draft model %s", path)
+        return draft
+
+    def _with_state(self, cache: list[Any], reused: int, token: CancelToken) -> tuple[list[Any], int, int]:
+        """The system prompt's saved state when the cache lacks it; else prefill and save it.
+
+        Returns:
+            The cache, the ids it holds now, the ids of those not computed in this answer.
+        """
+        import mlx.core as mx
+
+        prefix = self._prefix
+        if self._states is None or self._draft is not None or self._folder is None or reused >= len(prefix):
+            return cache, reused, reused
+        template = getattr(self._tokenizer, "chat_template", None) or "chatml"
+        path = self._states.path(self._folder.path, str(template), prefix, ".safetensors")
+        loaded = self._states.load(path, lambda p: load_mlx(prefix, p))
+        if loaded is not None:
+            return loaded, len(prefix), len(prefix)
+        for i in range(reused, len(prefix), self.prefill_step_size):
+            if token.cancelled:
+                return cache, i, reused
+            self._model(mx.array(prefix[i : i + self.prefill_step_size])[None], cache=cache)
+            mx.eval([c.state for c in cache])
+        self._states.save(path, lambda p: save_mlx(cache, prefix, p))
+        return cache, len(prefix), reused
 
     def _encode(self, messages: list[ChatMessage]) -> list[int]:
         assert self._folder is not None
@@ -154,12 +216,14 @@ class MLXEngine(ThreadedEngine):
     ) -> None:
         import mlx.core as mx
         from mlx_lm.generate import stream_generate
+        from mlx_lm.models.cache import can_trim_prompt_cache
         from mlx_lm.sample_utils import make_sampler
 
         if self.use_prompt_cache:
-            cache, reused = self._cache.take(self._model, prompt)
+            cache, reused = self._cache.take(self._model, prompt, self._draft)
         else:
-            cache, reused = self._cache.fresh(self._model), 0
+            cache, reused = self._cache.fresh(self._model, self._draft), 0
+        cache, reused, kept = self._with_state(cache, reused, token)
         suffix = prompt[reused:]
         if params.seed is not None:
             mx.random.seed(params.seed)
@@ -173,22 +237,43 @@ class MLXEngine(ThreadedEngine):
             if token.cancelled:
                 raise _Cancelled
 
-        base = {"prompt_tokens": len(prompt), "prefilled_tokens": len(suffix)}
+        base = {"prompt_tokens": len(prompt), "prefilled_tokens": len(prompt) - kept}
         generated: list[int] = []
         last = Chunk(**base)  # type: ignore[arg-type]
         finish: FinishReason | None = None
         error: str | None = None
-        stream = stream_generate(
-            self._model,
-            self._tokenizer,
-            mx.array(suffix),
-            max_tokens=params.max_tokens,
-            sampler=sampler,
-            logits_processors=processors,
-            prompt_cache=cache,
-            prefill_step_size=self.prefill_step_size,
-            prompt_progress_callback=progress,
-        )
+        self.draft_stats = DraftStats()
+        stream: Any
+        if self.prompt_lookup and self._draft is None and can_trim_prompt_cache(cache):
+            stream = lookup_stream(
+                self._model,
+                self._tokenizer,
+                suffix,
+                cache,
+                NgramDrafter(prompt),
+                self.draft_stats,
+                max_tokens=params.max_tokens,
+                sampler=sampler,
+                logits_processors=processors,
+                prefill_step_size=self.prefill_step_size,
+                prompt_progress_callback=progress,
+            )
+        else:
+            extra: dict[str, Any] = {}
+            if self._draft is not None:
+                extra = {"draft_model": self._draft, "num_draft_tokens": self.num_draft_tokens}
+            stream = stream_generate(
+                self._model,
+                self._tokenizer,
+                mx.array(suffix),
+                max_tokens=params.max_tokens,
+                sampler=sampler,
+                logits_processors=processors,
+                prompt_cache=cache,
+                prefill_step_size=self.prefill_step_size,
+                prompt_progress_callback=progress,
+                **extra,
+            )
         try:
             for r in stream:
                 generated.append(r.token)

@@ -45,14 +45,14 @@ class PromptCache:
         """Forget the cache (after an error, a new model or with reuse off)."""
         self._cache, self._tokens = None, []
 
-    def fresh(self, model: Any) -> list[Any]:
-        """A new, empty cache for ``model``."""
+    def fresh(self, model: Any, draft: Any = None) -> list[Any]:
+        """A new, empty cache for ``model`` (followed by one for the ``draft`` model, as mlx-lm wants)."""
         from mlx_lm.models.cache import make_prompt_cache
 
         self.reset()
-        return make_prompt_cache(model)
+        return make_prompt_cache(model) + (make_prompt_cache(draft) if draft is not None else [])
 
-    def take(self, model: Any, prompt: list[int]) -> tuple[list[Any], int]:
+    def take(self, model: Any, prompt: list[int], draft: Any = None) -> tuple[list[Any], int]:
         """The cache to generate ``prompt`` with and how many of its tokens it already holds.
 
         At least one prompt token is always left to prefill (the model needs an input).
@@ -61,11 +61,11 @@ class PromptCache:
         from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache
 
         if self._cache is None:
-            return self.fresh(model), 0
+            return self.fresh(model, draft), 0
         keep = min(common_prefix(self._tokens, prompt), len(prompt) - 1)
         excess = len(self._tokens) - keep
         if keep == 0 or (excess > 0 and not can_trim_prompt_cache(self._cache)):
-            return self.fresh(model), 0
+            return self.fresh(model, draft), 0
         if excess > 0:
             trim_prompt_cache(self._cache, excess)
         cache, self._tokens = self._cache, self._tokens[:keep]
@@ -73,7 +73,7 @@ class PromptCache:
             log.warning(
                 "prompt cache out of step (offset %s, expected %d); starting cold", _offset(cache), keep
             )
-            return self.fresh(model), 0
+            return self.fresh(model, draft), 0
         log.debug("prompt cache: reusing %d of %d prompt tokens", keep, len(prompt))
         return cache, keep
 

@@ -27,6 +27,7 @@ from studio.engine.base import (
     ModelInfo,
     ModelLoadError,
 )
+from studio.engine.prompt_state import PromptStateStore
 from studio.engine.worker import SerialWorker, WorkerClosed
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ class ThreadedEngine:
         self._lock = threading.Lock()
         self._pending: set[CancelToken] = set()
         self._info: ModelInfo | None = None
+        # Set by engines that save the system prompt's state; _prefix is the current prompt's part.
+        self._states: PromptStateStore | None = None
+        self._prefix: list[int] = []
         _open_engines.add(self)
 
     # ------------------------------------------------------------------ protocol
@@ -228,6 +232,12 @@ class ThreadedEngine:
         if problem is not None:
             out.put(problem)
             return
+        self._prefix = []
+        if self._states is not None:
+            try:
+                self._prefix = self._states.prefix(self._encode, messages, prompt)
+            except Exception as exc:  # a template that cannot render the probes: no saved state
+                log.debug("no system prompt prefix: %s", one_line(exc))
         try:
             self._run(prompt, params, token, out, t0)
         except Exception as exc:  # a bug of ours or a library failure: end the stream in one line

@@ -114,6 +114,7 @@ def create_engine(name: str, model: str | None = None, **options: Any) -> Engine
         model: the model to load later (helps "auto" choose).
         **options: engine settings (``base_url``, ``api_key``, ``device``, ...); each engine gets those its
             constructor accepts, and None values are left out (the engine's defaults apply).
+            ``prompt_state_dir`` defaults to the per-user cache folder (pass None to save no state).
 
     Raises:
         EngineError: unknown name, or the engine's dependencies are not installed.
@@ -132,5 +133,9 @@ def create_engine(name: str, model: str | None = None, **options: Any) -> Engine
         raise EngineError(
             f"the {name} engine cannot start: {missing} is not installed" + (f" ({hint})" if hint else "")
         ) from None
+    if "prompt_state_dir" not in options:
+        from studio.store.paths import prompt_state_dir
+
+        options["prompt_state_dir"] = str(prompt_state_dir())
     engine: Engine = cls(**_accepted(cls, options))
     return engine

@@ -3,7 +3,8 @@
 The data folder (the library, the artifacts' saved state) is, in order: an explicit ``--data-dir``,
 ``$STUDIO_DATA_DIR``, then the per-user data directory. The config folder (settings, window state,
 added models) is ``$STUDIO_CONFIG_DIR`` or the per-user config directory. The log folder is
-``$STUDIO_LOG_DIR`` or the per-user log directory.
+``$STUDIO_LOG_DIR`` or the per-user log directory. The cache folder (what can be rebuilt, such as
+the saved prompt states) is ``$STUDIO_CACHE_DIR`` or the per-user cache directory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ DIR_NAME = "artifacts-studio"  # the per-user folders' name
 ENV_DATA_DIR = "STUDIO_DATA_DIR"
 ENV_CONFIG_DIR = "STUDIO_CONFIG_DIR"
 ENV_LOG_DIR = "STUDIO_LOG_DIR"
+ENV_CACHE_DIR = "STUDIO_CACHE_DIR"
+PROMPT_STATE_DIR = "prompt-state"
 DB_NAME = "library.db"
 SETTINGS_NAME = "settings.json"
 WINDOW_STATE_NAME = "window.ini"
@@ -45,6 +48,21 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(DIR_NAME, appauthor=False))
+
+
+def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder (not created here): everything in it can be deleted and rebuilt."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir(DIR_NAME, appauthor=False))
+
+
+def prompt_state_dir(cache: str | os.PathLike[str] | None = None) -> Path:
+    """Where engines save the evaluated system prompt (KV state) per model and prompt."""
+    return cache_dir(cache) / PROMPT_STATE_DIR
 
 
 def library_path(data: str | os.PathLike[str] | None = None) -> Path:

@@ -246,21 +246,24 @@ def test_load_replaces_the_model_and_resets_the_cache(engine: MLXEngine, eos_mod
     assert collect(engine.stream_chat(ASK, GREEDY)).finish_reason == "stop"
 
 
-def test_turn_two_reuses_the_generated_tokens(eos_model_path: Path) -> None:
+@pytest.mark.parametrize("lookup", [False, True])
+def test_turn_two_reuses_the_generated_tokens(eos_model_path: Path, lookup: bool) -> None:
     # The eos model answers "" + <|im_end|>: turn 2's template renders exactly that answer, so
-    # the cache hit covers the first prompt and the generated <|im_end|> token.
-    with MLXEngine() as eng:
+    # the cache hit covers the first prompt and (plain decoding computes one step ahead) the
+    # generated <|im_end|> token; prompt lookup never feeds the last token, so it holds the prompt.
+    ahead = 0 if lookup else 1
+    with MLXEngine(prompt_lookup=lookup) as eng:
         eng.load(str(eos_model_path))
         first = collect(eng.stream_chat(ASK, GREEDY))
         assert first.finish_reason == "stop" and first.text == ""
         ids1 = eng.encode_chat(ASK)
-        assert len(eng.cached_tokens()) == len(ids1) + 1
+        assert len(eng.cached_tokens()) == len(ids1) + ahead
         turn2: list[ChatMessage] = [
             *ASK,
             {"role": "assistant", "content": first.text},
             {"role": "user", "content": "Again, please."},
         ]
         ids2 = eng.encode_chat(turn2)
-        assert ids2[: len(ids1) + 1] == eng.cached_tokens()
+        assert ids2[: len(ids1) + ahead] == eng.cached_tokens()
         second = collect(eng.stream_chat(turn2, GREEDY))
-    assert second.last.prefilled_tokens == len(ids2) - len(ids1) - 1
+    assert second.last.prefilled_tokens == len(ids2) - len(ids1) - ahead
