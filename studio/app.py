@@ -113,7 +113,12 @@ def _run(args: argparse.Namespace) -> int:
 
         try:
             engine = create_engine(
-                settings.engine, settings.model, base_url=settings.base_url, device=settings.device
+                settings.engine,
+                settings.model,
+                base_url=settings.base_url,
+                device=settings.device,
+                prompt_lookup=settings.prompt_lookup,
+                draft_model=settings.draft_model,
             )
             controller = GenerationController(engine)
         except EngineError as e:

@@ -94,10 +94,16 @@ def engine_name(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def engine_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """The engine settings: ``--base-url`` / ``--device`` flags, else the stored settings'."""
+    """The engine settings: ``--base-url`` / ``--device`` flags, else the stored settings' (and their
+    speculative-decoding choices)."""
     base_url = getattr(args, "base_url", None) or settings.base_url
     device = getattr(args, "device", None) or settings.device
-    return {"base_url": base_url, "device": device}
+    return {
+        "base_url": base_url,
+        "device": device,
+        "prompt_lookup": settings.prompt_lookup,
+        "draft_model": settings.draft_model,
+    }
 
 
 __all__ = [

@@ -140,7 +140,7 @@ class MLXEngine(ThreadedEngine):
             raise ModelLoadError(f"cannot load the tokenizer in {folder.path}: {one_line(exc)}") from None
         if not folder.has_chat_template:
             log.warning("%s has no chat template; using plain ChatML", folder.path)
-        self._draft = self._load_draft() if self.draft_model else None
+        self._draft = self._load_draft(config.get("vocab_size")) if self.draft_model else None
         self._model, self._tokenizer, self._folder = model, tokenizer, folder
         if self._states is not None:
             self._states.forget()
@@ -159,16 +159,21 @@ class MLXEngine(ThreadedEngine):
             },
         )
 
-    def _load_draft(self) -> Any:
+    def _load_draft(self, vocab_size: object) -> Any:
+        """The draft model, or None (logged) when it cannot draft for this model."""
         from mlx_lm.utils import load_model
 
         assert self.draft_model is not None
-        path = resolve_model(self.draft_model, cache_dir=self._hf_cache_dir)
-        check_model_folder(path, supported=mlx_supports)
         try:
-            draft, _ = load_model(path, lazy=False)
+            path = resolve_model(self.draft_model, cache_dir=self._hf_cache_dir)
+            check_model_folder(path, supported=mlx_supports)
+            draft, config = load_model(path, lazy=False)
         except Exception as exc:
-            raise ModelLoadError(f"cannot load the draft model in {path}: {one_line(exc)}") from None
+            log.warning("no draft model: %s", one_line(exc))
+            return None
+        if config.get("vocab_size") != vocab_size:
+            log.warning("no draft model: %s has another vocabulary than the model", path)
+            return None
         log.info("draft model %s", path)
         return draft
 

@@ -210,6 +210,20 @@ def find(entry_id: str) -> Entry | None:
     return next((e for e in catalog() if e.id == entry_id), None)
 
 
+# Speculative decoding with a draft model: Qwen2.5-Coder-0.5B shares the tokenizer of the larger
+# sizes and drafts for them on Apple Silicon (MLX 4-bit) and CUDA (bf16: small enough that NF4 would
+# only cost dequantization time). Smaller targets gain too little over the draft's own cost.
+DRAFTED_SIZES = ("7B", "14B", "32B")
+DRAFT_FORMS = {"mlx": "mlx:0.5B:4bit", "cuda": "cuda:0.5B:bf16"}
+
+
+def draft_for(entry: Entry) -> Entry | None:
+    """The catalog's draft-model pairing for ``entry`` (None where there is none)."""
+    if entry.size not in DRAFTED_SIZES or entry.engine not in DRAFT_FORMS:
+        return None
+    return find(DRAFT_FORMS[entry.engine])
+
+
 def engine_note(engine: str) -> str:
     """How the catalog names the engine ("cuda (PyTorch)" for the CUDA one)."""
     return "cuda (PyTorch)" if engine == "cuda" else engine
@@ -306,6 +320,8 @@ __all__ = [
     "APACHE",
     "CPU_MAX_SIZE",
     "DEFAULT_CONTEXT",
+    "DRAFTED_SIZES",
+    "DRAFT_FORMS",
     "ENGINES",
     "QWEN_RESEARCH",
     "Entry",
@@ -313,6 +329,7 @@ __all__ = [
     "accelerated",
     "catalog",
     "device_memory",
+    "draft_for",
     "engine_note",
     "entries_for",
     "find",

@@ -34,6 +34,9 @@ class Settings:
         system_prompt: replaces the built-in system prompt when set.
         allow_network: the default network permission of new artifacts.
         auto_fix: how many times a failing artifact is sent back to the model unasked (0 to 3).
+        prompt_lookup: speculative decoding with n-gram drafts from the prompt (edits copy the file).
+        draft_model: a small model folder or repo id drafting for the loaded one (MLX; the catalog
+            pairs Qwen2.5-Coder-0.5B with 7B/14B/32B), or None.
         extra: keys this version does not know, kept as they were.
     """
 
@@ -46,6 +49,8 @@ class Settings:
     system_prompt: str | None = None
     allow_network: bool = False
     auto_fix: int = 1
+    prompt_lookup: bool = True
+    draft_model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +78,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "system_prompt": (str, type(None)),
     "allow_network": (bool,),
     "auto_fix": (int,),
+    "prompt_lookup": (bool,),
+    "draft_model": (str, type(None)),
 }
 
 
@@ -82,7 +89,8 @@ def from_json(data: dict[str, Any]) -> Settings:
     good: dict[str, Any] = {}
     for key in known & data.keys():
         value = data[key]
-        ok = isinstance(value, _TYPES[key]) and not (key != "allow_network" and isinstance(value, bool))
+        flags = ("allow_network", "prompt_lookup")
+        ok = isinstance(value, _TYPES[key]) and not (key not in flags and isinstance(value, bool))
         if ok:
             try:
                 replace(Settings(), **{key: value})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -126,6 +127,22 @@ class DownloadDialog(QDialog):
         self.message = QLabel("")
         self.message.setObjectName("downloadMessage")
         self.message.setWordWrap(True)
+        # The catalog's draft model for this entry (speculative decoding), offered with it.
+        from studio.models.catalog import draft_for
+
+        self.draft = draft_for(entry) if entry is not None else None
+        self.draft_path: str | None = None
+        self.draft_box = QCheckBox()
+        self.draft_box.setObjectName("downloadDraft")
+        self.with_draft = self.draft is not None  # read on the worker thread
+        if self.draft is not None:
+            self.draft_box.setText(
+                f"Also download {self.draft.label} (about {self.draft.download_gb:.1f} GB) "
+                "as its draft model: faster answers"
+            )
+            self.draft_box.setChecked(True)
+            self.draft_box.toggled.connect(lambda on: setattr(self, "with_draft", bool(on)))
+        self.draft_box.setVisible(self.draft is not None)
         self.buttons = QDialogButtonBox()
         self.retry_button = QPushButton("Retry")
         self.cancel_button = QPushButton("Cancel")
@@ -135,7 +152,7 @@ class DownloadDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_or_close)
         self.retry_button.hide()
         layout = QVBoxLayout(self)
-        for w in (self.title, self.bar, self.figures, self.file_label, self.message):
+        for w in (self.title, self.bar, self.figures, self.file_label, self.message, self.draft_box):
             layout.addWidget(w)
         layout.addWidget(self.buttons)
         if autostart:
@@ -206,6 +223,9 @@ class DownloadDialog(QDialog):
 
         if self.entry is not None:
             path = download_entry(self.entry, progress=progress, cancel=self._cancel, **kw)
+            if self.draft is not None and self.with_draft:
+                draft = download_entry(self.draft, progress=progress, cancel=self._cancel, **kw)
+                self.draft_path = str(draft)
         else:
             path = download(self.repo, pattern=self.pattern, progress=progress, cancel=self._cancel, **kw)
         return str(path)

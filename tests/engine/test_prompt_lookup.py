@@ -130,3 +130,24 @@ def test_llamacpp_lookup_is_identical_and_accepts_drafts(tiny_gguf: Path) -> Non
 
     _, _, stats = same_answer(make, str(tiny_gguf))
     assert stats.accepted > 0, stats
+
+
+def test_mlx_draft_model_gives_the_plain_answer(tiny_model_path: Path, eos_model_path: Path) -> None:
+    # mlx-lm's speculative path with a draft of the same vocabulary: the target model decides.
+    with MLXEngine(prompt_lookup=False) as plain:
+        plain.load(str(tiny_model_path))
+        expected = collect(plain.stream_chat(ASK, GREEDY)).text
+    with MLXEngine(draft_model=str(eos_model_path)) as spec:
+        spec.load(str(tiny_model_path))
+        assert spec._draft is not None  # the draft loaded
+        assert collect(spec.stream_chat(ASK, GREEDY)).text == expected
+        warm = collect(spec.stream_chat(ASK, GREEDY))  # the cache (model + draft) is reused
+        assert warm.text == expected
+        assert warm.last.prefilled_tokens < warm.last.prompt_tokens
+
+
+def test_mlx_unusable_draft_model_is_skipped(tiny_model_path: Path, tmp_path: Path) -> None:
+    with MLXEngine(draft_model=str(tmp_path / "missing")) as eng:
+        eng.load(str(tiny_model_path))
+        assert eng._draft is None  # logged; the model still answers
+        assert collect(eng.stream_chat(ASK, GREEDY)).finish_reason == "length"

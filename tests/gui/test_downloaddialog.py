@@ -123,3 +123,41 @@ def test_the_figures_line() -> None:
     assert format_progress(P()) == "1.2 GB of 4.3 GB · 38.0 MB/s · about 1 min left"
     assert human_eta(19) == "about 20 s left" and human_eta(None) is None
     assert human_eta(2 * 3600 + 300) == "about 2 h 5 min left"
+
+
+@pytest.mark.parametrize("with_draft", [True, False])
+def test_a_7b_download_offers_its_draft_model(qtbot, dialogs, tmp_path, with_draft: bool) -> None:  # type: ignore[no-untyped-def]
+    from studio.models.catalog import draft_for, find
+
+    entry = find("mlx:7B:4bit")
+    assert entry is not None
+    draft = draft_for(entry)
+    assert draft is not None and draft.size == "0.5B"
+    with fakehub.FakeHub({entry.repo: FILES, draft.repo: FILES}) as hub:
+        opts = {"endpoint": hub.endpoint, "cache_dir": tmp_path}
+        d = DownloadDialog(entry=entry, options=opts, autostart=False)
+        dialogs.append(d)
+        d.show()
+        assert d.draft_box.isVisible() and d.draft_box.isChecked()
+        assert "0.5B" in d.draft_box.text()
+        d.draft_box.setChecked(with_draft)
+        with qtbot.waitSignal(d.downloaded, timeout=20_000):
+            d.start()
+    if with_draft:
+        assert d.draft_path is not None and (Path(d.draft_path) / "model.safetensors").is_file()
+    else:
+        assert d.draft_path is None
+
+
+def test_small_models_and_llamacpp_have_no_draft(qtbot, dialogs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from studio.models.catalog import draft_for, find
+
+    for entry_id in ("mlx:3B:4bit", "llamacpp:7B:q4_k_m"):
+        entry = find(entry_id)
+        assert entry is not None and draft_for(entry) is None
+    entry = find("mlx:3B:4bit")
+    d = DownloadDialog(entry=entry, options={"cache_dir": tmp_path}, autostart=False)
+    dialogs.append(d)
+    assert not d.draft_box.isVisibleTo(d)
+    cuda = find("cuda:32B:nf4")
+    assert cuda is not None and draft_for(cuda) == find("cuda:0.5B:bf16")

@@ -79,3 +79,21 @@ def test_the_atomic_json_writer_leaves_no_temporary_file(tmp_path: Path) -> None
     target = write_json_atomic(tmp_path / "deep" / "models.json", {"models": [{"path": "/ü"}]})
     assert json.loads(target.read_text(encoding="utf-8")) == {"models": [{"path": "/ü"}]}
     assert [p.name for p in target.parent.iterdir()] == ["models.json"]
+
+
+def test_speculative_settings_round_trip_and_bad_values(tmp_path: Path) -> None:
+    target = tmp_path / "settings.json"
+    assert (Settings().prompt_lookup, Settings().draft_model) == (True, None)
+    save_settings(with_overrides(Settings(), prompt_lookup=False, draft_model="/models/qwen-0.5b"), target)
+    s = load_settings(target)
+    assert (s.prompt_lookup, s.draft_model) == (False, "/models/qwen-0.5b")
+    target.write_text(json.dumps({"prompt_lookup": "yes", "draft_model": 5}), encoding="utf-8")
+    assert (load_settings(target).prompt_lookup, load_settings(target).draft_model) == (True, None)
+
+
+def test_cache_dir_order_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(paths.ENV_CACHE_DIR, raising=False)
+    assert paths.cache_dir().name == paths.DIR_NAME
+    monkeypatch.setenv(paths.ENV_CACHE_DIR, str(tmp_path / "env"))
+    assert paths.prompt_state_dir() == tmp_path / "env" / paths.PROMPT_STATE_DIR
+    assert paths.cache_dir(tmp_path / "flag") == tmp_path / "flag"
