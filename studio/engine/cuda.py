@@ -72,6 +72,7 @@ from studio.engine.base import (
     ModelLoadError,
 )
 from studio.engine.cuda_decode import Detokenizer, KVPromptCache, make_generator, sample
+from studio.engine.cuda_draft import DEFAULT_DRAFT_TOKENS, ModelDrafter
 from studio.engine.cuda_support import (
     check_options,
     eos_ids,
@@ -83,7 +84,7 @@ from studio.engine.cuda_support import (
     resolve_device,
     transformers_supports,
 )
-from studio.engine.lookup import DraftStats, NgramDrafter
+from studio.engine.lookup import DraftStats, NgramDrafter, same_vocabulary
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
 from studio.engine.prompt_state import PromptStateStore, load_torch, save_torch
 from studio.engine.threaded import ThreadedEngine, one_line, template_ids
@@ -103,6 +104,9 @@ class CudaEngine(ThreadedEngine):
             forward (:mod:`studio.engine.lookup`); the output is the same as without it.
         prompt_state_dir: where the system prompt's KV state is saved per model and prompt, so a
             new conversation prefills only the user's message (None: not saved).
+        draft_model: a small model folder (or repo id) with the same tokenizer that drafts for the
+            loaded one (:mod:`studio.engine.cuda_draft`; it replaces prompt lookup).
+        num_draft_tokens: draft tokens per step with ``draft_model``.
 
     Raises:
         EngineError: PyTorch or transformers is not installed, or an option is unknown.
@@ -120,12 +124,15 @@ class CudaEngine(ThreadedEngine):
         hf_cache_dir: str | Path | None = None,
         prompt_lookup: bool = True,
         prompt_state_dir: str | Path | None = None,
+        draft_model: str | None = None,
+        num_draft_tokens: int = DEFAULT_DRAFT_TOKENS,
     ) -> None:
         self.device_option, self.quantization = check_options(device or "auto", quantization or "auto")
         self.prefill_step_size = max(1, prefill_step_size)
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
         self.prompt_lookup = prompt_lookup
+        self.draft_model, self.num_draft_tokens = draft_model, num_draft_tokens
         self.draft_stats = DraftStats()  # of the last answer
         super().__init__("studio-cuda")
         if prompt_state_dir is not None:
@@ -143,6 +150,7 @@ class CudaEngine(ThreadedEngine):
         self._forward_kw: dict[str, Any] = {}
         self._cache_kw = "cache"
         self._cache = KVPromptCache()
+        self._draft: Any = None
 
     # ------------------------------------------------------------------ protocol
 
@@ -168,7 +176,7 @@ class CudaEngine(ThreadedEngine):
     # ------------------------------------------------------------------ worker side
 
     def _drop_model(self) -> None:
-        self._model = self._tokenizer = self._folder = None
+        self._model = self._tokenizer = self._folder = self._draft = None
         self._cache.reset()
         gc.collect()
         torch = self._torch
@@ -203,6 +211,7 @@ class CudaEngine(ThreadedEngine):
         keep = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
         self._forward_kw = {keep: 1} if keep else {}
         self._model, self._tokenizer, self._folder, self._device = model, tokenizer, folder, device
+        self._draft = self._load_draft(torch, folder, device, plan) if self.draft_model else None
         if self._states is not None:
             self._states.forget()
             self._states.version = (
@@ -260,6 +269,40 @@ class CudaEngine(ThreadedEngine):
         keep = {k: rows for k in self._forward_kw}
         out = self._model(input_ids=x, use_cache=True, **{self._cache_kw: cache}, **keep)
         return out.logits[0, -1] if rows == 1 else out.logits[0, -rows:]
+
+    def _load_draft(self, torch: Any, target: ModelFolder, device: str, plan: Any) -> Any:
+        """The draft model (loaded as the target is), or None (logged) when it cannot draft."""
+        assert self.draft_model is not None
+        try:
+            folder = check_model_folder(
+                resolve_model(self.draft_model, cache_dir=self._hf_cache_dir), supported=transformers_supports
+            )
+            if not same_vocabulary(folder.path, target.path):
+                raise ValueError(f"{folder.path} has another vocabulary than the model")
+            draft = load_model(torch, folder, device, plan)
+        except Exception as exc:
+            log.warning("no draft model: %s", one_line(exc))
+            return None
+        log.info("draft model %s", folder.path)
+        return draft
+
+    def _drafter(self, prompt: list[int]) -> Any:
+        """The answer's drafter: the draft model, prompt lookup, or None."""
+        if self._draft is not None:
+            from transformers import DynamicCache
+
+            draft = self._draft
+
+            def forward(ids: list[int], cache: Any) -> Any:
+                x = self._torch.tensor([ids], device=self._device)
+                out = draft(input_ids=x, use_cache=True, **{self._cache_kw: cache}, **self._forward_kw)
+                return out.logits[0, -1]
+
+            def new_cache() -> Any:
+                return DynamicCache(config=draft.config)
+
+            return ModelDrafter(forward, new_cache, prompt, num_draft=self.num_draft_tokens)
+        return NgramDrafter(prompt) if self.prompt_lookup else None
 
     def _with_state(self, cache: Any, keep: int, token: CancelToken) -> tuple[Any, int, int]:
         """The system prompt's saved state when the cache lacks it; else prefill and save it.
@@ -340,7 +383,7 @@ class CudaEngine(ThreadedEngine):
         generator = make_generator(torch, self._device, params.seed)
         detok = Detokenizer(self._decode)
         ctx = self._folder.context_length if self._folder else None
-        drafter = NgramDrafter(prompt) if self.prompt_lookup else None
+        drafter = self._drafter(prompt)
         stats = self.draft_stats = DraftStats()
         generated: list[int] = []
         ttft: float | None = None

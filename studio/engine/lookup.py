@@ -11,8 +11,10 @@ appended, so a draft costs a few dict look-ups however long the context is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_MAX_NGRAM = 3
 DEFAULT_MIN_NGRAM = 2
@@ -100,4 +102,22 @@ def accepted_prefix(draft: list[int], picked: list[int]) -> int:
     return n
 
 
-__all__ = ["DraftStats", "NgramDrafter", "accepted_prefix"]
+def same_vocabulary(a: str | Path, b: str | Path) -> bool:
+    """Whether two model folders' tokenizers give every token the same id (a draft's condition).
+
+    Compares tokenizer.json's vocabulary and added tokens: Qwen2.5-Coder-0.5B and 7B share them
+    although their embedding tables differ in size (151,936 and 152,064 rows of padding).
+    """
+
+    def table(folder: str | Path) -> tuple[object, object]:
+        data = json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))
+        added = sorted((t["id"], t["content"]) for t in data.get("added_tokens", []))
+        return data["model"].get("vocab"), added
+
+    try:
+        return table(a) == table(b)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+__all__ = ["DraftStats", "NgramDrafter", "accepted_prefix", "same_vocabulary"]

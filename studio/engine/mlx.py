@@ -27,7 +27,7 @@ from studio.engine.base import (
     ModelInfo,
     ModelLoadError,
 )
-from studio.engine.lookup import DraftStats, NgramDrafter
+from studio.engine.lookup import DraftStats, NgramDrafter, same_vocabulary
 from studio.engine.mlx_lookup import lookup_stream
 from studio.engine.mlx_support import mlx_supports, repetition_penalty
 from studio.engine.modelcheck import ModelFolder, check_model_folder, resolve_model
@@ -140,7 +140,7 @@ class MLXEngine(ThreadedEngine):
             raise ModelLoadError(f"cannot load the tokenizer in {folder.path}: {one_line(exc)}") from None
         if not folder.has_chat_template:
             log.warning("%s has no chat template; using plain ChatML", folder.path)
-        self._draft = self._load_draft(config.get("vocab_size")) if self.draft_model else None
+        self._draft = self._load_draft(folder.path) if self.draft_model else None
         self._model, self._tokenizer, self._folder = model, tokenizer, folder
         if self._states is not None:
             self._states.forget()
@@ -159,7 +159,7 @@ class MLXEngine(ThreadedEngine):
             },
         )
 
-    def _load_draft(self, vocab_size: object) -> Any:
+    def _load_draft(self, target: Path) -> Any:
         """The draft model, or None (logged) when it cannot draft for this model."""
         from mlx_lm.utils import load_model
 
@@ -167,11 +167,11 @@ class MLXEngine(ThreadedEngine):
         try:
             path = resolve_model(self.draft_model, cache_dir=self._hf_cache_dir)
             check_model_folder(path, supported=mlx_supports)
-            draft, config = load_model(path, lazy=False)
+            draft, _ = load_model(path, lazy=False)
         except Exception as exc:
             log.warning("no draft model: %s", one_line(exc))
             return None
-        if config.get("vocab_size") != vocab_size:
+        if not same_vocabulary(path, target):
             log.warning("no draft model: %s has another vocabulary than the model", path)
             return None
         log.info("draft model %s", path)

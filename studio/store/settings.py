@@ -35,7 +35,7 @@ class Settings:
         allow_network: the default network permission of new artifacts.
         auto_fix: how many times a failing artifact is sent back to the model unasked (0 to 3).
         prompt_lookup: speculative decoding with n-gram drafts from the prompt (edits copy the file).
-        draft_model: a small model folder or repo id drafting for the loaded one (MLX; the catalog
+        draft_model: a small model folder or repo id drafting for the loaded one (MLX, CUDA; the catalog
             pairs Qwen2.5-Coder-0.5B with 7B/14B/32B), or None.
         extra: keys this version does not know, kept as they were.
     """

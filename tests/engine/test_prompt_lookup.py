@@ -151,3 +151,18 @@ def test_mlx_unusable_draft_model_is_skipped(tiny_model_path: Path, tmp_path: Pa
         eng.load(str(tiny_model_path))
         assert eng._draft is None  # logged; the model still answers
         assert collect(eng.stream_chat(ASK, GREEDY)).finish_reason == "length"
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="the CUDA engine needs PyTorch")
+def test_cuda_draft_model_is_identical_and_accepts_drafts(tiny_model_path: Path, tmp_path: Path) -> None:
+    from studio.engine.cuda import CudaEngine
+
+    def make(prompt_lookup: bool) -> CudaEngine:  # the model drafts for itself: its drafts are its answer
+        draft = str(tiny_model_path) if prompt_lookup else None
+        return CudaEngine(device="cpu", quantization="fp32", prompt_lookup=False, draft_model=draft)
+
+    _, _, stats = same_answer(make, str(tiny_model_path))
+    assert stats.accepted > 0 and stats.accepted >= stats.drafted // 2, stats
+    with CudaEngine(device="cpu", quantization="fp32", draft_model=str(tmp_path / "missing")) as eng:
+        eng.load(str(tiny_model_path))  # an unusable draft is logged and skipped
+        assert collect(eng.stream_chat(ASK, GREEDY)).finish_reason == "length"
