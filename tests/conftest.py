@@ -48,3 +48,9 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"the answer corpus is not at {CORPUS} (set STUDIO_CORPUS_DIR)")
     return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own cache folder: a system-prompt state saved by one test never speeds up another."""
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -94,6 +94,14 @@ def resolve(name: str, model: str | None = None) -> str:
     return preferred_engine(engines)
 
 
+def _takes(cls: type, name: str) -> bool:
+    """Whether ``cls``'s constructor names the parameter ``name``."""
+    try:
+        return name in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _accepted(cls: type, options: dict[str, Any]) -> dict[str, Any]:
     """The options ``cls``'s constructor takes (all of them when it takes ``**kwargs``); None values dropped."""
     given = {k: v for k, v in options.items() if v is not None}
@@ -114,7 +122,8 @@ def create_engine(name: str, model: str | None = None, **options: Any) -> Engine
         model: the model to load later (helps "auto" choose).
         **options: engine settings (``base_url``, ``api_key``, ``device``, ...); each engine gets those its
             constructor accepts, and None values are left out (the engine's defaults apply).
-            ``prompt_state_dir`` defaults to the per-user cache folder (pass None to save no state).
+            ``prompt_state_dir`` defaults to the per-user cache folder for engines that name it (pass
+            None to save no state).
 
     Raises:
         EngineError: unknown name, or the engine's dependencies are not installed.
@@ -133,7 +142,7 @@ def create_engine(name: str, model: str | None = None, **options: Any) -> Engine
         raise EngineError(
             f"the {name} engine cannot start: {missing} is not installed" + (f" ({hint})" if hint else "")
         ) from None
-    if "prompt_state_dir" not in options:
+    if "prompt_state_dir" not in options and _takes(cls, "prompt_state_dir"):
         from studio.store.paths import prompt_state_dir
 
         options["prompt_state_dir"] = str(prompt_state_dir())

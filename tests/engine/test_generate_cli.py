@@ -121,3 +121,17 @@ def test_json_reports_each_turns_mode_and_edit_blocks(tiny_model_path: Path) -> 
         assert t["mode"] in ("full", "patch", "fallback", "none")
         assert isinstance(t["applied"], int) and isinstance(t["failed"], list)
         assert {"added", "removed", "fallback_ok", "generated_tokens", "finish_reason"} <= set(t)
+
+
+def test_a_restart_prefills_only_the_user_message(tiny_model_path: Path) -> None:
+    # Two processes: the first saves the system prompt's state in the cache folder, the second
+    # (a new conversation after a "restart") loads it and computes only the user's message.
+    def first_turn(prompt: str) -> dict[str, int]:
+        res = generate("--model", str(tiny_model_path), "--prompt", prompt, "--max-tokens", "2",
+                       "--temperature", "0", "--json")
+        assert res.returncode == 3, res.stderr
+        return json.loads(res.stdout)["turns"][0]  # type: ignore[no-any-return]
+
+    cold, warm = first_turn("make a snake game"), first_turn("draw a clock")
+    assert cold["prefilled_tokens"] == cold["prompt_tokens"]
+    assert 0 < warm["prefilled_tokens"] < warm["prompt_tokens"] / 2
