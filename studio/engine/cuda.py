@@ -101,7 +101,10 @@ class CudaEngine(ThreadedEngine):
         prompt_cache: reuse the KV cache across turns (False: every answer prefills its prompt).
         hf_cache_dir: the Hugging Face hub cache repo ids are looked up in (default: the user's).
         prompt_lookup: draft tokens by n-gram match in the prompt and answer and verify them in one
-            forward (:mod:`studio.engine.lookup`); the output is the same as without it.
+            forward (:mod:`studio.engine.lookup`); the greedy output is the same as without it.
+            None (default): on a GPU, where decoding is bound by memory bandwidth and checking ten
+            tokens costs about as much as one; off on the CPU, where bench/edit_turns.py measured
+            no gain (llama.cpp there).
         prompt_state_dir: where the system prompt's KV state is saved per model and prompt, so a
             new conversation prefills only the user's message (None: not saved).
         draft_model: a small model folder (or repo id) with the same tokenizer that drafts for the
@@ -122,7 +125,7 @@ class CudaEngine(ThreadedEngine):
         prefill_step_size: int = 512,
         prompt_cache: bool = True,
         hf_cache_dir: str | Path | None = None,
-        prompt_lookup: bool = True,
+        prompt_lookup: bool | None = None,
         prompt_state_dir: str | Path | None = None,
         draft_model: str | None = None,
         num_draft_tokens: int = DEFAULT_DRAFT_TOKENS,
@@ -302,7 +305,8 @@ class CudaEngine(ThreadedEngine):
                 return DynamicCache(config=draft.config)
 
             return ModelDrafter(forward, new_cache, prompt, num_draft=self.num_draft_tokens)
-        return NgramDrafter(prompt) if self.prompt_lookup else None
+        lookup = self.prompt_lookup if self.prompt_lookup is not None else self._device != "cpu"
+        return NgramDrafter(prompt) if lookup else None
 
     def _with_state(self, cache: Any, keep: int, token: CancelToken) -> tuple[Any, int, int]:
         """The system prompt's saved state when the cache lacks it; else prefill and save it.

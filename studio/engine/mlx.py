@@ -37,6 +37,15 @@ from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger(__name__)
 
+def _has_metal() -> bool:
+    try:
+        import mlx.core as mx
+
+        return bool(mx.metal.is_available())
+    except Exception:  # an MLX build without Metal
+        return False
+
+
 class _Cancelled(Exception):
     """Raised from the prefill progress callback to abort a long prompt."""
 
@@ -49,7 +58,10 @@ class MLXEngine(ThreadedEngine):
         prompt_cache: reuse the KV cache across turns (False: every answer prefills its prompt).
         hf_cache_dir: the Hugging Face hub cache repo ids are looked up in (default: the user's).
         prompt_lookup: draft tokens by n-gram match in the prompt and answer and verify them in one
-            forward (:mod:`studio.engine.mlx_lookup`); the output is the same as without it.
+            forward (:mod:`studio.engine.mlx_lookup`); the greedy output is the same as without it.
+            None (default): on with Metal, where decoding is bound by memory bandwidth and checking
+            ten tokens costs about as much as one; off on a CPU, where bench/edit_turns.py measured
+            no gain (llama.cpp there).
         draft_model: a small model folder (or repo id) sharing the tokenizer, drafting for the
             loaded model through mlx-lm's speculative decoding (it replaces prompt lookup).
         num_draft_tokens: draft tokens per step with ``draft_model``.
@@ -65,7 +77,7 @@ class MLXEngine(ThreadedEngine):
         prefill_step_size: int = 256,
         prompt_cache: bool = True,
         hf_cache_dir: str | Path | None = None,
-        prompt_lookup: bool = True,
+        prompt_lookup: bool | None = None,
         draft_model: str | None = None,
         num_draft_tokens: int = 3,
         prompt_state_dir: str | Path | None = None,
@@ -75,7 +87,7 @@ class MLXEngine(ThreadedEngine):
         self.prefill_step_size = prefill_step_size
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
-        self.prompt_lookup = prompt_lookup
+        self.prompt_lookup = prompt_lookup if prompt_lookup is not None else _has_metal()
         self.draft_model = draft_model
         self.num_draft_tokens = max(1, num_draft_tokens)
         self.draft_stats = DraftStats()  # of the last answer (prompt lookup)

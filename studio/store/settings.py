@@ -34,7 +34,8 @@ class Settings:
         system_prompt: replaces the built-in system prompt when set.
         allow_network: the default network permission of new artifacts.
         auto_fix: how many times a failing artifact is sent back to the model unasked (0 to 3).
-        prompt_lookup: speculative decoding with n-gram drafts from the prompt (edits copy the file).
+        prompt_lookup: speculative decoding with n-gram drafts from the prompt (edits copy the file);
+            None: each engine's default (on for MLX on Metal and CUDA on a GPU, off on a CPU).
         draft_model: a small model folder or repo id drafting for the loaded one (MLX, CUDA; the catalog
             pairs Qwen2.5-Coder-0.5B with 7B/14B/32B), or None.
         extra: keys this version does not know, kept as they were.
@@ -49,7 +50,7 @@ class Settings:
     system_prompt: str | None = None
     allow_network: bool = False
     auto_fix: int = 1
-    prompt_lookup: bool = True
+    prompt_lookup: bool | None = None
     draft_model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -78,7 +79,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "system_prompt": (str, type(None)),
     "allow_network": (bool,),
     "auto_fix": (int,),
-    "prompt_lookup": (bool,),
+    "prompt_lookup": (bool, type(None)),
     "draft_model": (str, type(None)),
 }
 

@@ -88,7 +88,7 @@ def test_mlx_lookup_is_identical_and_accepts_drafts(tiny_model_path: Path) -> No
 
 def test_mlx_lookup_identical_with_a_repetition_penalty(tiny_model_path: Path) -> None:
     params = GenerationParams(temperature=0.0, max_tokens=64, repetition_penalty=1.1)
-    with MLXEngine(prompt_lookup=False) as plain, MLXEngine() as spec:
+    with MLXEngine(prompt_lookup=False) as plain, MLXEngine(prompt_lookup=True) as spec:
         plain.load(str(tiny_model_path))
         spec.load(str(tiny_model_path))
         assert collect(spec.stream_chat(ASK, params)).text == collect(plain.stream_chat(ASK, params)).text
@@ -114,7 +114,7 @@ def test_cuda_lookup_seeded_sampling_is_reproducible(tiny_model_path: Path) -> N
     with CudaEngine(device="cpu", quantization="fp32", prompt_lookup=False) as plain:
         plain.load(str(tiny_model_path))
         off = collect(plain.stream_chat(ASK, params)).text
-    with CudaEngine(device="cpu", quantization="fp32") as spec:
+    with CudaEngine(device="cpu", quantization="fp32", prompt_lookup=True) as spec:
         spec.load(str(tiny_model_path))
         on = collect(spec.stream_chat(ASK, params)).text
     # One draw per emitted token, in the same order: the same answer.

@@ -83,12 +83,12 @@ def test_the_atomic_json_writer_leaves_no_temporary_file(tmp_path: Path) -> None
 
 def test_speculative_settings_round_trip_and_bad_values(tmp_path: Path) -> None:
     target = tmp_path / "settings.json"
-    assert (Settings().prompt_lookup, Settings().draft_model) == (True, None)
+    assert (Settings().prompt_lookup, Settings().draft_model) == (None, None)
     save_settings(with_overrides(Settings(), prompt_lookup=False, draft_model="/models/qwen-0.5b"), target)
     s = load_settings(target)
     assert (s.prompt_lookup, s.draft_model) == (False, "/models/qwen-0.5b")
     target.write_text(json.dumps({"prompt_lookup": "yes", "draft_model": 5}), encoding="utf-8")
-    assert (load_settings(target).prompt_lookup, load_settings(target).draft_model) == (True, None)
+    assert (load_settings(target).prompt_lookup, load_settings(target).draft_model) == (None, None)
 
 
 def test_cache_dir_order_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
