@@ -56,19 +56,35 @@ unique) and gives their replacement. Use one block per change, in file order. Fo
 # (corpus answer, edit request, kind); "bug" requests get BUGS applied to the source first.
 REQUESTS = [
     ("30-hexagon-balls-claude3haiku", "Make gravity stronger: change it from 0.5 to 0.8.", "speed"),
-    ("30-hexagon-balls-claude3haiku", "Make the page background dark blue (#001133) instead of black.", "colour"),
+    (
+        "30-hexagon-balls-claude3haiku",
+        "Make the page background dark blue (#001133) instead of black.",
+        "colour",
+    ),
     ("01-joke-site-gpt4", "Change the button label to 'Tell me a joke'.", "label"),
-    ("01-joke-site-gpt4", "Add a 'Clear' button next to the joke button that empties the joke text.", "control"),
+    (
+        "01-joke-site-gpt4",
+        "Add a 'Clear' button next to the joke button that empties the joke text.",
+        "control",
+    ),
     (
         "01-joke-site-gpt4",
         "Clicking the button does nothing: it calls generateJokes() but the function is generateJoke(). Fix it.",
         "bug",
     ),
     ("09-svg-impossible-triangle-gpt4", "Draw the strokes in red instead of black.", "colour"),
-    ("12-glowing-text-o3mini-dashed-separators", "Make the text colour gold instead of white (#fff).", "colour"),
+    (
+        "12-glowing-text-o3mini-dashed-separators",
+        "Make the text colour gold instead of white (#fff).",
+        "colour",
+    ),
     ("34-tictactoe-gemma3-leading-newlines", "Show the O marks in green instead of blue.", "colour"),
     ("34-tictactoe-gemma3-leading-newlines", "Rename the heading to 'Noughts and Crosses'.", "label"),
-    ("18-css-slideshow-claude-instant-labeled-unfenced", "Rename the buttons to 'Previous' and 'Next slide'.", "label"),
+    (
+        "18-css-slideshow-claude-instant-labeled-unfenced",
+        "Rename the buttons to 'Previous' and 'Next slide'.",
+        "label",
+    ),
     ("35-rainstorm-gemini25pro", "Make the rain fall twice as fast.", "speed"),
     ("22-domino-threejs-claude35", "Make the dominoes red (0xff0000) instead of white.", "colour"),
 ]
@@ -152,7 +168,20 @@ def run_requests(args: argparse.Namespace, full_sys: str, patch_sys: str) -> lis
                 source = extract(full_msgs[2]["content"]).artifact
                 ok = bool(blocks) and source is not None and patch.apply_blocks(source.source, blocks).ok
                 applied = f"{'yes' if ok else 'no'} ({len(blocks)})"
-            rows.append(Row(name[:2], kind, full, full_s, pat, patch_s, applied, lookup, lookup.text == full.text, stats))
+            rows.append(
+                Row(
+                    name[:2],
+                    kind,
+                    full,
+                    full_s,
+                    pat,
+                    patch_s,
+                    applied,
+                    lookup,
+                    lookup.text == full.text,
+                    stats,
+                )
+            )
             print(f"  {name} / {kind}: done", file=sys.stderr, flush=True)
     return rows
 

@@ -91,6 +91,7 @@ from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger(__name__)
 
+
 class CudaEngine(ThreadedEngine):
     """The :class:`~studio.engine.base.Engine` for PyTorch + transformers.
 

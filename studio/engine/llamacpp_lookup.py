@@ -23,9 +23,7 @@ from typing import Any
 from studio.engine.lookup import DraftStats, NgramDrafter
 
 
-def lookup_generate(
-    llm: Any, drafter: NgramDrafter, stats: DraftStats, **sampling: Any
-) -> Generator[int]:
+def lookup_generate(llm: Any, drafter: NgramDrafter, stats: DraftStats, **sampling: Any) -> Generator[int]:
     """Yield sampled ids after an evaluated prompt (``llm.n_tokens`` ids, the last one's logits ready).
 
     Args:

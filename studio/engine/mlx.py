@@ -37,6 +37,7 @@ from studio.engine.threaded import ThreadedEngine, one_line, template_ids
 
 log = logging.getLogger(__name__)
 
+
 def _has_metal() -> bool:
     try:
         import mlx.core as mx

@@ -127,8 +127,17 @@ def test_a_restart_prefills_only_the_user_message(tiny_model_path: Path) -> None
     # Two processes: the first saves the system prompt's state in the cache folder, the second
     # (a new conversation after a "restart") loads it and computes only the user's message.
     def first_turn(prompt: str) -> dict[str, int]:
-        res = generate("--model", str(tiny_model_path), "--prompt", prompt, "--max-tokens", "2",
-                       "--temperature", "0", "--json")
+        res = generate(
+            "--model",
+            str(tiny_model_path),
+            "--prompt",
+            prompt,
+            "--max-tokens",
+            "2",
+            "--temperature",
+            "0",
+            "--json",
+        )
         assert res.returncode == 3, res.stderr
         return json.loads(res.stdout)["turns"][0]  # type: ignore[no-any-return]
 
