@@ -35,6 +35,7 @@ log = logging.getLogger("studio.engine")
 
 T = TypeVar("T")
 MIN_PREFIX = 8  # shorter prefixes are not worth a file
+KEEP_FILES = 8  # per engine, the most recently used (a 7B's state is about 40 MB)
 _PROBES = ("a", "b")
 _LLAMA_MAGIC = b"STUDIOKV1\n"
 
@@ -108,7 +109,9 @@ class PromptStateStore:
         if not path.is_file():
             return None
         try:
-            return read(path)
+            found = read(path)
+            os.utime(path)  # recently used: kept by the clean-up in save()
+            return found
         except Exception as exc:
             log.warning(
                 "ignoring the saved prompt state %s: %s", path.name, (str(exc).splitlines() or [repr(exc)])[0]
@@ -128,8 +131,15 @@ class PromptStateStore:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
             log.info("saved the prompt state %s", path.name)
+            self._clean_up()
         except Exception as exc:
             log.warning("cannot save the prompt state %s: %s", path.name, exc)
+
+    def _clean_up(self) -> None:
+        """Delete this engine's state files beyond the :data:`KEEP_FILES` most recently used."""
+        files = sorted(self.root.glob(f"{self.engine}-*"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in files[KEEP_FILES:]:
+            old.unlink(missing_ok=True)
 
 
 def _check_ids(found: object, ids: list[int]) -> None:
@@ -234,6 +244,7 @@ def load_torch(new: Callable[[], Any], device: str, ids: list[int], path: Path) 
 
 
 __all__ = [
+    "KEEP_FILES",
     "MIN_PREFIX",
     "PromptStateStore",
     "file_identity",

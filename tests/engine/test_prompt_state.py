@@ -114,3 +114,22 @@ def test_a_changed_model_file_misses_the_saved_state(tmp_path: Path) -> None:
     assert PromptStateStore(tmp_path / "s", "llamacpp", "2").path(model, "tpl", [1, 2, 3], ".kv") != before
     model.write_bytes(b"x" * 11)
     assert store.path(model, "tpl", [1, 2, 3], ".kv") != before
+
+
+def test_only_the_most_recently_used_states_are_kept(tmp_path: Path) -> None:
+    import os
+
+    from studio.engine.prompt_state import KEEP_FILES, PromptStateStore
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    store = PromptStateStore(tmp_path / "s", "llamacpp", "1")
+    paths = [store.path(model, "tpl", [i] * 8, ".kv") for i in range(KEEP_FILES + 2)]
+    for i, p in enumerate(paths):
+        store.save(p, lambda t: t.write_bytes(b"state"))
+        os.utime(p, ns=(i * 10**9, i * 10**9))  # saved one second after the other
+    assert store.load(paths[2], lambda p: p.read_bytes()) == b"state"  # used again: now the newest
+    store.save(paths[0], lambda t: t.write_bytes(b"state"))
+    kept = {p.name for p in (tmp_path / "s").iterdir()}
+    assert len(kept) == KEEP_FILES and paths[2].name in kept and paths[0].name in kept
+    assert paths[1].name not in kept and paths[3].name not in kept
