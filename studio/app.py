@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     """Run the studio window until it is closed; returns the exit status."""
     measure = bool(getattr(args, "measure_startup", False) or os.environ.get(MEASURE_ENV))
 
+    preload_for_engine(getattr(args, "engine", None))
     app = create_application()
     from studio.startuplog import maybe_fail
 
@@ -178,6 +179,24 @@ def show_sandbox_notice(window: MainWindow, flags: str | None = None) -> bool:
         return False
     window.chat.show_notice(SANDBOX_OFF_NOTICE, "warning")
     return True
+
+
+def preload_for_engine(engine: str | None) -> None:
+    """Load what the chosen engine needs before QtWebEngine starts (the CUDA engine's triton)."""
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        return
+    from studio.models.registry import resolve
+    from studio.store.settings import load_settings
+
+    settings = load_settings()
+    if engine is None or engine == "auto":
+        engine = resolve(settings.engine, settings.model)
+    if engine == "cuda":
+        from studio.engine.cuda_support import preload_triton
+
+        preload_triton()
 
 
 def create_application() -> QApplication:

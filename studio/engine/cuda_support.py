@@ -45,8 +45,42 @@ def check_options(device: str, quantization: str) -> tuple[str, str]:
     return dev, quant
 
 
+TRITON_AFTER_WEB = (
+    "the CUDA engine cannot start in this window: its triton library crashes a process whose web view "
+    "is already running; restart the studio with the CUDA engine chosen (artifacts-studio --engine cuda)"
+)
+
+
+def preload_triton() -> bool:
+    """Load triton now, before QtWebEngine starts: loaded after it, the process dies (SIGSEGV).
+
+    transformers' models import torch._dynamo, which loads triton's extension. Returns whether it loaded.
+    """
+    if "triton" in sys.modules:
+        return True
+    if importlib.util.find_spec("triton") is None:
+        return False
+    try:
+        import triton  # noqa: F401
+    except Exception as exc:  # a broken triton: the engine reports it when it loads
+        log.warning("triton did not load early: %s", exc)
+        return False
+    return True
+
+
+def triton_would_crash() -> bool:
+    """Whether loading a model now would load triton into a process where QtWebEngine already runs."""
+    return (
+        "PySide6.QtWebEngineCore" in sys.modules
+        and "triton" not in sys.modules
+        and importlib.util.find_spec("triton") is not None
+    )
+
+
 def import_torch() -> Any:
     """Import torch (on the worker thread), with the install hint when it is broken or missing."""
+    if triton_would_crash():
+        raise ModelLoadError(TRITON_AFTER_WEB)
     try:
         import torch
     except ImportError as exc:
