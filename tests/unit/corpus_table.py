@@ -352,3 +352,56 @@ CASES: dict[str, Case] = {
         why="multi-line dependencies JSON before an H1; the ```jsx component is the artifact",
     ),
 }
+
+
+# Split answers whose pieces come in UNLABELLED fences: the content names the language.
+_SPLIT_HTML = '<div id="app"><h1>Counter</h1><button id="inc">Add one</button> <span id="n">0</span></div>'
+_SPLIT_CSS_ONE_LINE = "body { background: #123456; color: white; }\n#n { font-size: 40px; }"
+_SPLIT_CSS = "body {\n  background: #123456;\n}\n#n {\n  font-size: 40px;\n}"
+_SPLIT_JS = (
+    "let n = 0;\n"
+    "document.getElementById('inc').addEventListener('click', () => {\n"
+    "  n++;\n  document.getElementById('n').textContent = n;\n});"
+)
+
+
+def _answer(*blocks: tuple[str, str]) -> str:
+    parts = ["Here is a counter.\n"]
+    for tag, body in blocks:
+        parts.append(f"{FENCE}{tag}\n{body}\n{FENCE}\n")
+    return "\n".join(parts) + "\nClick the button to count.\n"
+
+
+SPLIT_CASES: dict[str, tuple[str, Case]] = {
+    "html-then-unlabelled-one-line-css-then-js": (
+        _answer(("html", _SPLIT_HTML), ("", _SPLIT_CSS_ONE_LINE), ("javascript", _SPLIT_JS)),
+        Case(
+            "html",
+            blocks=("html", "css", "js"),
+            used=(0, 1, 2),
+            has=("background: #123456", "font-size: 40px", "<style>", "textContent = n"),
+            lacks=(FENCE, "Here is a counter"),
+            why="the unlabelled fence holds one-line CSS rules: sniffed as css and kept in the page",
+        ),
+    ),
+    "html-then-unlabelled-css-then-js": (
+        _answer(("html", _SPLIT_HTML), ("", _SPLIT_CSS), ("javascript", _SPLIT_JS)),
+        Case(
+            "html",
+            blocks=("html", "css", "js"),
+            used=(0, 1, 2),
+            has=("background: #123456", "<style>", "textContent = n"),
+            why="an unlabelled fence of multi-line CSS rules is css",
+        ),
+    ),
+    "unlabelled-html-css-js": (
+        _answer(("", _SPLIT_HTML), ("", _SPLIT_CSS_ONE_LINE), ("", _SPLIT_JS)),
+        Case(
+            "html",
+            blocks=("html", "css", "js"),
+            used=(0, 1, 2),
+            has=('<button id="inc">Add one</button>', "font-size: 40px", "textContent = n"),
+            why="three unlabelled fences: markup, style and script are each told from their content",
+        ),
+    ),
+}

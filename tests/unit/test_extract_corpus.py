@@ -46,8 +46,18 @@ def test_table_covers_every_corpus_answer() -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_corpus_case(case: str) -> None:
-    exp = CASES[case]
-    text = _read(case)
+    _check_case(CASES[case], _read(case))
+
+
+@pytest.mark.parametrize("case", sorted(corpus_table.SPLIT_CASES))
+def test_split_answer_with_unlabelled_fences(case: str) -> None:
+    text, exp = corpus_table.SPLIT_CASES[case]
+    _check_case(exp, text)
+    ex, _ = _stream(text, [3])
+    assert ex.finish() == extract(text)
+
+
+def _check_case(exp: corpus_table.Case, text: str) -> None:
     ex = extract(text)
     assert tuple(b.lang for b in ex.blocks) == exp.blocks, exp.why
     if exp.kind is None:

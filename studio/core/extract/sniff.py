@@ -58,6 +58,10 @@ _PY_RE = re.compile(
 )
 _CSS_DECL_RE = re.compile(r"^\s*-{0,2}[a-zA-Z][\w-]*\s*:\s*[^;{}]*;\s*(?:/\*.*\*/)?\s*$")
 _CSS_SELECTOR_RE = re.compile(r"^\s*[A-Za-z.#*:\[@][^{};=()]*(?:\([^{};=]*\))?[^{};=]*\{\s*(?:/\*.*)?$")
+# A whole rule on one line: "body { margin: 0; color: #fff; }" (selector and declarations at once).
+_CSS_RULE_RE = re.compile(
+    r"^\s*[A-Za-z.#*:\[][^{};=()]*(?:\([^{};=]*\))?[^{};=]*\{\s*(?:-{0,2}[a-zA-Z][\w-]*\s*:\s*[^;{}]*;?\s*)+\}\s*$"
+)
 _ID_RE = re.compile(r"""getElementById\(\s*["']([\w-]+)["']\s*\)|querySelector\(\s*["']#([\w-]+)["']\s*\)""")
 _FILENAME_RE = re.compile(r"[\w./-]*?([\w-]+\.(?:css|js|mjs|jsx|tsx|ts|html?))\b", re.I)
 _COMMENT_LEAD_RE = re.compile(r"^\s*(?:<!--.*?-->\s*)+", re.S)
@@ -126,6 +130,9 @@ def scan_line(f: Features, line: str, at: int) -> None:
         f.css_decl += 1
     elif "{" in line and _CSS_SELECTOR_RE.match(line):
         f.css_sel += 1
+    elif "}" in line and _CSS_RULE_RE.match(line):
+        f.css_sel += 1
+        f.css_decl += 1
     if "#" in line or "ById" in line:
         for m in _ID_RE.finditer(line):
             ident = m.group(1) or m.group(2)
