@@ -1,16 +1,20 @@
 """Self-check verdicts and the "fix it" prompt (Qt-free; studio.ui.autofix drives the loop).
 
-A finished artifact fails its self-check when it logged a JavaScript error, hung, or drew nothing.
-The fix prompt hands the model each error with its line number and the lines around it, and the
-current source, and asks for SEARCH/REPLACE edits against that source (the complete corrected file
-only when most of it must change). The loop is bounded: at most N automatic
-fixes, and it stops as soon as a fix does not reduce the problems.
+A finished artifact fails its self-check when it logged a JavaScript error, hung, drew nothing, never
+moved though it should (a game, an animation), or its controls did nothing (studio.core.checks).
+Errors of the environment (no WebGL, audio before a gesture, storage quota) are not the model's: they
+are kept apart and never put in a fix prompt. The fix prompt hands the model each error with its line
+number and the lines around it, what was tried, and the current source, and asks for SEARCH/REPLACE
+edits against that source (the complete corrected file only when most of it must change). The loop
+is bounded: at most N automatic fixes, and it stops as soon as a fix does not reduce the problems.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+
+from studio.core.checks import ENV_MESSAGES, LiveProblems, is_environment_error, live_problems
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +33,26 @@ class Verdict:
         errors: console entries of level "error" ({level, message, line, source}).
         blank: the frame was one flat colour.
         hung: the page stopped responding and was stopped.
+        still: meant to move (a game, an animation) and nothing moved, not even after input.
+        dead: there were controls or key handlers and no input changed anything.
+        tried: the inputs sent and their outcomes ("clicked 'Add one': nothing changed").
+        environment: environment issue kinds ("webgl", "audio", "storage"): never the model's to fix.
+        env_errors: the console errors the environment caused (kept out of ``errors``).
     """
 
     errors: tuple[dict, ...] = ()
     blank: bool = False
     hung: bool = False
+    still: bool = False
+    dead: bool = False
+    tried: tuple[str, ...] = ()
+    environment: tuple[str, ...] = ()
+    env_errors: tuple[dict, ...] = ()
 
     @property
     def problems(self) -> int:
-        """How bad it is: one per error, plus one for a blank frame and one for a hang."""
-        return len(self.errors) + int(self.blank) + int(self.hung)
+        """How bad it is: one per error, one each for blank, hang, no motion and dead controls."""
+        return len(self.errors) + int(self.blank) + int(self.hung) + int(self.still) + int(self.dead)
 
     @property
     def ok(self) -> bool:
@@ -54,14 +68,47 @@ class Verdict:
             parts.append("blank")
         if self.hung:
             parts.append("stopped responding")
+        if self.still:
+            parts.append("never moves")
+        if self.dead:
+            parts.append("controls do nothing")
         return ", ".join(parts) or "no problems"
 
+    def environment_notice(self) -> str:
+        """One line for the user about what the machine, not the code, got in the way of ('' if none)."""
+        return " ".join(ENV_MESSAGES[k] for k in self.environment if k in ENV_MESSAGES)
 
-def verdict_from(entries: list[dict], *, blank: bool = False, hung: bool = False) -> Verdict:
-    """A verdict from console entries (only errors count) and the frame/hang observations."""
-    errors = tuple(e for e in entries if e.get("level") == "error")
+
+def verdict_from(
+    entries: list[dict], *, blank: bool = False, hung: bool = False, live: LiveProblems | None = None
+) -> Verdict:
+    """A verdict from console entries (only errors count), the frame/hang observations and liveness.
+
+    Args:
+        entries: the page's console entries.
+        blank: the frame was one colour.
+        hung: the page stopped responding.
+        live: the liveness judgement (studio.core.checks.live_problems); its environment issues
+            take the errors they explain (and a blank WebGL canvas) away from the model.
+    """
+    env = (live or live_problems(None, entries)).environment
+    every = tuple(e for e in entries if e.get("level") == "error")
+    errors = tuple(e for e in every if not is_environment_error(e, env))
+    env_errors = tuple(e for e in every if e not in errors)
     hung = hung or any("stopped responding" in str(e.get("message", "")) for e in errors)
-    return Verdict(errors, blank, hung)
+    blank = blank and "webgl" not in env
+    if live is None:
+        return Verdict(errors, blank, hung, environment=env, env_errors=env_errors)
+    return Verdict(
+        errors,
+        blank,
+        hung,
+        still=live.still and not hung,
+        dead=live.dead and not hung,
+        tried=live.tried,
+        environment=env,
+        env_errors=env_errors,
+    )
 
 
 def excerpt(text: str, line: int, context: int = CONTEXT_LINES) -> str:
@@ -123,6 +170,14 @@ def fix_prompt(verdict: Verdict, source: str, page: str | None = None, *, fence:
         )
     if verdict.blank:
         out.append("- The page showed nothing: the frame was blank.")
+    if verdict.still:
+        out.append(
+            "- Nothing moves: the frame stayed the same for a second and after input. It should animate "
+            "(start its loop with requestAnimationFrame when the page loads)."
+        )
+    if verdict.dead:
+        out.append("- The controls do nothing: no input changed the page. What was tried:")
+        out.extend(f"  - {item}" for item in verdict.tried[:MAX_ERRORS_SHOWN])
     out.append("")
     out.append(f"{SOURCE_HEADING}\n\n```{fence}\n{source.rstrip()}\n```\n")
     out.append(

@@ -88,18 +88,21 @@ def is_blank(image: Any) -> bool:
     return all(raw[y * stride : y * stride + width] == row for y in range(img.height()))
 
 
-def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) -> dict:
+def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None, *, probe: bool = True) -> dict:
     """Load a page in the sandboxed profile offscreen and report on it.
 
     Args:
         path: the .html file.
         wait_ms: how long to let the page run after it loaded.
         screenshot: where to save a PNG of the rendered frame.
+        probe: measure liveness too (studio.web.liveness: alive, responds, overflow, fps, long_tasks).
 
     Returns:
         {loaded, console: [{level, message, line, source}], errors, blocked_requests: [url],
-        blocked_more, console_dropped, blank, hung}. Bounded: at most MAX_ENTRIES console entries
-        of MAX_MESSAGE_CHARS each (page.py) and MAX_BLOCKED blocked attempts; the rest are counted.
+        blocked_more, console_dropped, blank, hung, alive, responds, overflow, fps, long_tasks, tried,
+        webgl, environment}; the liveness fields are None when not measured. Bounded: at most
+        MAX_ENTRIES console entries of MAX_MESSAGE_CHARS each (page.py) and MAX_BLOCKED blocked
+        attempts; the rest are counted.
         A blocked attempt is a request URL, or ``tcp://host:port`` for a bare connection.
 
     Raises:
@@ -151,6 +154,11 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
     watchdog.hung.connect(hung)
     view.resize(*VIEW_SIZE)
     view.show()
+    if probe:
+        from studio.web.liveness import install_probe
+
+        install_probe(page)
+    live: dict = {}
     try:
         page.load(QUrl(server.put_page(ARTIFACT_ID, text)))
         watchdog.start()
@@ -167,6 +175,8 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
         if screenshot is not None:
             image.save(str(screenshot), "PNG")  # type: ignore[call-overload]  # stub says bytes; PySide takes str
         blank = is_blank(image)
+        if probe and state["loaded"] and not state["hung"]:
+            live = _probe(view, loop)
         app.processEvents()
         dropped = page.console_budget.dropped
         update_summary(console, dropped)
@@ -182,7 +192,38 @@ def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None) 
         "console_dropped": dropped,
         "blank": blank,
         "hung": state["hung"],
+        **_live_fields(live, console, text),
     }
+
+
+def _probe(view: Any, loop: Any) -> dict:
+    """Run the liveness probe on the loaded view (the event loop runs until it reports)."""
+    from studio.web.liveness import LivenessProbe
+
+    out: dict = {}
+    probe = LivenessProbe(view)
+
+    def done(report: dict) -> None:
+        out.update(report)
+        loop.quit()
+
+    probe.finished.connect(done)
+    probe.start()
+    if not out:
+        loop.exec()
+    probe.deleteLater()
+    return out
+
+
+def _live_fields(live: dict, console: list[dict], source: str) -> dict:
+    """The liveness fields of a report, and the environment issues its console shows."""
+    from studio.core.checks import Liveness, live_problems
+
+    measured = Liveness.from_report(live) if live else None
+    problems = live_problems(measured, console, source=source)
+    fields = (measured or Liveness()).fields()
+    fields["environment"] = list(problems.environment)
+    return fields
 
 
 def _run(loop: Any, qtimer: Any, ms: int) -> None:
@@ -231,4 +272,15 @@ def summary(path: Path, report: dict) -> str:
     lines += [f"  blocked: {url}" for url in report["blocked_requests"]]
     if report.get("blocked_more"):
         lines.append(f"  ... and {report['blocked_more']} more blocked attempts")
+    if report.get("alive") is not None:
+        lines.append(
+            f"  alive: {_yn(report['alive'])}   responds: {_yn(report['responds'])}   "
+            f"overflow: {_yn(report['overflow'])}   fps: {report['fps']}   long tasks: {report['long_tasks']}"
+        )
+        lines += [f"  tried: {item}" for item in report.get("tried") or ()]
+    lines += [f"  environment: {kind}" for kind in report.get("environment") or ()]
     return "\n".join(lines)
+
+
+def _yn(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
