@@ -14,7 +14,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from studio.core.checks import ENV_MESSAGES, LiveProblems, is_environment_error, live_problems
+from studio.core.checks import (
+    ENV_MESSAGES,
+    LiveProblems,
+    Liveness,
+    is_environment_error,
+    live_problems,
+    pane_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +116,36 @@ def verdict_from(
         environment=env,
         env_errors=env_errors,
     )
+
+
+def self_check(
+    entries: list[dict],
+    *,
+    blank: bool = False,
+    hung: bool = False,
+    report: dict | None = None,
+    source: str = "",
+    request: str = "",
+) -> tuple[Verdict, str]:
+    """The whole self-check of a final render: its verdict and the pane's one-line summary.
+
+    Args:
+        entries: console entries of the render the user sees.
+        blank: its frame was one colour.
+        hung: it stopped responding.
+        report: the liveness probe's fields (None: not probed, e.g. it already failed on errors).
+        source: the artifact source; request: the user's request (is it meant to move?).
+    """
+    live = Liveness.from_report(report) if report else None
+    problems = live_problems(live, entries, source=source, request=request)
+    verdict = verdict_from(entries, blank=blank, hung=hung, live=problems)
+    line = pane_line(errors=len(verdict.errors), blank=verdict.blank, hung=hung, live=live, problems=problems)
+    return verdict, line
+
+
+def wants_probe(verdict: Verdict) -> bool:
+    """Whether to probe motion and input: only a render with no error of its own (errors come first)."""
+    return not (verdict.errors or verdict.hung or verdict.blank)
 
 
 def excerpt(text: str, line: int, context: int = CONTEXT_LINES) -> str:

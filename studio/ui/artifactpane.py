@@ -32,9 +32,10 @@ from studio.ui.console import ConsoleStrip
 from studio.ui.diffview import DiffView
 from studio.ui.sourceeditor import SourcePanel
 from studio.ui.versionbar import VersionBar
+from studio.web.liveness import ShadowProbe
 from studio.web.page import LinkConfirm, LinkOpener, entry, update_summary
 from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
-from studio.web.profile import artifact_interceptor
+from studio.web.profile import artifact_interceptor, build_artifact_profile
 from studio.web.unload import BLANK
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class ArtifactPane(QWidget):
         requestBlocked(str): an artifact's network request was denied (its URL).
         rendered(str, bool): artifact id and final flag of a version now on screen.
         hung(): the shown (or final) artifact stopped responding and was stopped.
+        livenessChecked(str, dict): html probed by :meth:`probe_liveness` and its report.
     """
 
     consoleMessage = Signal(dict)
@@ -100,6 +102,7 @@ class ArtifactPane(QWidget):
     restoreRequested = Signal(int)
     runRequested = Signal(str)
     stateReset = Signal(str)
+    livenessChecked = Signal(str, dict)
 
     def __init__(
         self,
@@ -116,6 +119,7 @@ class ArtifactPane(QWidget):
         self._pending: _Render | None = None
         self._loading = False
         self._stopped = False
+        self._shadow: ShadowProbe | None = None
 
         self._stack = _Stack()
         slots = []
@@ -185,6 +189,10 @@ class ArtifactPane(QWidget):
         self._hung_reload.clicked.connect(self.reload)
         bar.addWidget(self._hung_reload)
         self._hung_bar.hide()
+        self.check_line = QLabel()
+        self.check_line.setObjectName("selfCheck")
+        self.check_line.setContentsMargins(6, 0, 6, 0)
+        self.check_line.hide()
 
         self.source_panel = SourcePanel()
         self.source_panel.runRequested.connect(self.runRequested.emit)
@@ -205,6 +213,7 @@ class ArtifactPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
+        layout.addWidget(self.check_line)
         layout.addWidget(self._hung_bar)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.console)
@@ -270,11 +279,27 @@ class ArtifactPane(QWidget):
             slot.view.artifact_page.load(BLANK)
         self._back.view.hide()
         self._hung_bar.hide()
+        self.set_check_line("", True)
         self._title.clear()
         self._kind.clear()
         self.source_panel.set_source("")
         self.set_versions([], None)
         self._show_console()
+
+    def set_check_line(self, text: str, ok: bool) -> None:
+        """Show the self-check line ("renders · moves · responds"); '' hides it."""
+        self.check_line.setText(("✓ " if ok else "✗ ") + text if text else "")
+        self.check_line.setProperty("ok", ok)
+        self.check_line.setVisible(bool(text))
+
+    def probe_liveness(self, artifact_id: str, html: str) -> None:
+        """Probe a copy of ``html`` off screen (motion, input, overflow); ``livenessChecked`` follows."""
+        if self._stopped:
+            return
+        if self._shadow is None:
+            self._shadow = ShadowProbe(self._server, self._stack, build_artifact_profile)
+            self._shadow.finished.connect(self.livenessChecked.emit)
+        self._shadow.run(artifact_id, html)
 
     def current_html(self) -> str | None:
         """The html of the version on screen, or None."""
@@ -362,6 +387,8 @@ class ArtifactPane(QWidget):
         self._revive.stop()
         for slot in (self._front, self._back):
             slot.watchdog.stop()
+        if self._shadow is not None:
+            self._shadow.close()
 
     # -- rendering -------------------------------------------------------------------------
     def _start(self, render: _Render) -> None:
@@ -454,6 +481,7 @@ class ArtifactPane(QWidget):
         old.view.hide()
         old.view.artifact_page.load(QUrl("about:blank"))  # stop its scripts, timers, sound
         self._hung_bar.hide()
+        self.set_check_line("", True)  # a new render: its own check comes later
         assert new.render is not None
         self._set_header(new.render)
         self._show_console()

@@ -22,7 +22,8 @@ from studio.core.fixprompt import (
     Verdict,
     clamp_auto_fixes,
     fix_prompt,
-    verdict_from,
+    self_check,
+    wants_probe,
 )
 from studio.web.checker import is_blank
 
@@ -91,6 +92,8 @@ class AutoFixer(QObject):
         self._timer.timeout.connect(self._poll)
         self._build_bar()
         pane.hung.connect(self._on_hung)
+        pane.livenessChecked.connect(self._on_liveness)
+        self._probing: tuple[str, str, list[dict], bool] | None = None  # msg_id, html, entries, blank
         runner.answerFinished.connect(self._on_finished)
 
     @property
@@ -171,7 +174,31 @@ class AutoFixer(QObject):
         entries = self.pane.console_entries()
         errors = [e for e in entries if e.get("level") == "error"]
         blank = not errors and not self._hung and is_blank(self.pane.frame())
-        verdict = verdict_from(entries, blank=blank, hung=self._hung)
+        verdict, line = self_check(entries, blank=blank, hung=self._hung)
+        if wants_probe(verdict):  # no error of its own: does it move, do its controls work?
+            self._probing = (msg_id, version.html, entries, blank)
+            self.pane.probe_liveness(self.s.artifact_id, version.html)
+            return
+        self._decide(msg_id, verdict, line)
+
+    def _on_liveness(self, html: str, report: dict) -> None:
+        if self._probing is None or self._probing[1] != html:
+            return
+        msg_id, _html, entries, blank = self._probing
+        self._probing = None
+        version = self.s.versions.get(msg_id)
+        if version is None or self.pane.current_html() != html:
+            return
+        msg = self.s.conversation.get(msg_id)
+        parent = self.s.conversation.get(msg.parent_id) if msg.parent_id else None
+        request = parent.content if parent is not None and parent.content not in self.s.fix_prompts else ""
+        verdict, line = self_check(
+            entries, blank=blank, report=report, source=version.artifact.source, request=request
+        )
+        self._decide(msg_id, verdict, line)
+
+    def _decide(self, msg_id: str, verdict: Verdict, line: str) -> None:
+        self.pane.set_check_line(line, verdict.ok)
         self.last = verdict
         log.info("self-check of %s: %s", msg_id, verdict.summary())
         self.checked.emit(verdict)
@@ -182,6 +209,8 @@ class AutoFixer(QObject):
         if action == "pass":
             if fixed:
                 self._show(f"Fixed{change}.", offer_fix=False, diff=True)
+            elif verdict.environment:  # never the model's to fix: one line for the user
+                self._show(verdict.environment_notice(), offer_fix=False, diff=False)
             else:
                 self.bar.hide()
         elif action == "auto":
@@ -228,3 +257,4 @@ class AutoFixer(QObject):
         """Stop watching (the window is closing)."""
         self._timer.stop()
         self._pending = None
+        self._probing = None

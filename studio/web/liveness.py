@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineScript
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -30,6 +30,8 @@ log = logging.getLogger("studio.web.liveness")
 
 ALIVE_MS = 1000  # frames this far apart decide "alive" (one more halfway)
 FPS_MS = 2000  # frames counted over this long
+SETTLE_MS = 100  # the first frame: two grabs this far apart that agree (at most SETTLE_TRIES)
+SETTLE_TRIES = 6
 ACT_MS = 150  # how long a page gets to show its answer to one input
 DEADLINE_MS = 12000  # the whole probe, at most (a hung page answers nothing)
 PROBE_SIZE = (1024, 768)
@@ -169,6 +171,11 @@ class LivenessProbe(QObject):
             return  # not a probe page (no instrumentation): nothing measured
         yield _Js("__studioProbe.api.begin()")
         first = _frame(self._view)
+        for _ in range(SETTLE_TRIES):  # a page just loaded may not have painted its first frame yet
+            yield _Wait(SETTLE_MS)
+            frame, first = first, _frame(self._view)
+            if frame == first:
+                break
         frames = []
         for _ in range(2):
             yield _Wait(self._alive_ms // 2)
@@ -269,21 +276,25 @@ class ShadowProbe(QObject):
     def _ensure(self) -> QWebEngineView:
         if self._view is not None:
             return self._view
-        from studio.web.preview import SandboxView
+        from studio.web.page import ArtifactPage
 
-        holder = QWidget(self._container)  # not a direct child view: the stack leaves its size alone
+        holder = QWidget(self._container)
         holder.setGeometry(0, 0, *PROBE_SIZE)
-        holder.lower()
+        holder.lower()  # under the preview: rendered by Chromium, never seen
         holder.show()
         profile = self._factory(self._server)
-        view = SandboxView(profile, holder, confirm_link=lambda url, parent: False)
+        view = QWebEngineView(holder)  # a plain view: not one of the preview's SandboxViews
+        view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        page = ArtifactPage(profile, view, confirm_link=lambda url, parent: False)
+        view.setPage(page)
         profile.setParent(holder)  # after the view: the view (and its page) is deleted first
         view.setGeometry(0, 0, *PROBE_SIZE)
         view.show()
         self._holder = holder
-        install_probe(view.page())
-        view.artifact_page.consoleMessage.connect(self._console.append)
-        view.artifact_page.loadFinished.connect(self._loaded)
+        self._page = page
+        install_probe(page)
+        page.consoleMessage.connect(self._console.append)
+        page.loadFinished.connect(self._loaded)
         self._probe = LivenessProbe(view, self)
         self._probe.finished.connect(self._done)
         self._view = view
@@ -298,8 +309,8 @@ class ShadowProbe(QObject):
         assert self._probe is not None
         self._probe.cancel()
         self._html, self._console = html, []
-        self._url = self._server.put_page(f"{artifact_id}-check", html)
-        view.artifact_page.load(QUrl(self._url))
+        self._url = self._server.put_page(artifact_id, html)  # same origin: its data files resolve
+        self._page.load(QUrl(self._url))
 
     def _loaded(self, ok: bool) -> None:
         view = self._view
@@ -311,7 +322,7 @@ class ShadowProbe(QObject):
         report = dict(report, console=list(self._console))
         self.finished.emit(self._html, report)
         if self._view is not None:
-            self._view.artifact_page.load(QUrl("about:blank"))  # stop its timers and sound
+            self._page.load(QUrl("about:blank"))  # stop its timers and sound
 
     def close(self) -> None:
         """Delete the page, then its profile (before the window goes)."""
