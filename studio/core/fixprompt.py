@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from studio.core.checks import (
     ENV_MESSAGES,
-    LiveProblems,
     Liveness,
+    LiveProblems,
     is_environment_error,
     live_problems,
     pane_line,

@@ -305,7 +305,7 @@ class ShadowProbe(QObject):
         """Load ``html`` and probe it (a run in flight is dropped)."""
         if self._closed:
             return
-        view = self._ensure()
+        self._ensure()
         assert self._probe is not None
         self._probe.cancel()
         self._html, self._console = html, []
