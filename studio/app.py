@@ -199,6 +199,16 @@ def preload_for_engine(engine: str | None) -> None:
         preload_triton()
 
 
+def _software_webgl_where_no_gpu() -> None:
+    """With no GPU, WebGL artifacts render in software instead of failing (studio.web.webgl)."""
+    from studio.web.webgl import with_software_webgl
+
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if (more := with_software_webgl(flags)) != flags:
+        log.info("no GPU found: WebGL renders in software (%s)", more[len(flags) :].strip())
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = more
+
+
 def create_application() -> QApplication:
     """Register the artifact scheme, then make (or return) the QApplication."""
     from studio.web import flags as web_flags
@@ -210,6 +220,7 @@ def create_application() -> QApplication:
         log.warning("running as root: Chromium's OS sandbox is off (--no-sandbox)")
     # The OS sandbox (off only as root), WebRTC without UDP, every connection through the network gate.
     web_flags.apply()
+    _software_webgl_where_no_gpu()
 
     register_scheme()  # before any QApplication / WebEngine object exists
 
