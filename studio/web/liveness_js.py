@@ -130,7 +130,10 @@ PROBE_JS = r"""
         const r = visible(c);
         if (r && r.width * r.height > area) { canvas = { el: c, r }; area = r.width * r.height; }
       }
-      if (canvas) actions.push({ el: canvas.el, kind: "canvas", label: "the canvas centre",
+      const ON_PTR = ["onclick", "onmousedown", "onpointerdown", "onmouseup", "onpointerup", "ontouchstart"];
+      const pointed = st.pointer > 0 || [window, document, document.body, canvas && canvas.el].some(
+        (t) => t && ON_PTR.some((k) => typeof t[k] === "function"));
+      if (canvas && pointed) actions.push({ el: canvas.el, kind: "canvas", label: "the canvas centre",
                                  ...centre(canvas.el, canvas.r) });
       const keyed = st.keys > 0 || [window, document, document.body].some(
         (t) => t && ON_KEYS.some((k) => typeof t[k] === "function")) ||

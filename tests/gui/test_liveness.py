@@ -149,3 +149,16 @@ def test_check_json_carries_the_new_fields(qapp, tmp_path, capsys) -> None:
     for name in ("alive", "responds", "overflow", "fps", "long_tasks", "tried", "environment"):
         assert name in report
     assert report["responds"] is False
+
+
+CANVAS_ANIMATION = (
+    "<canvas id=c width=300 height=200></canvas><script>const g = c.getContext('2d'); let x = 0;"
+    "(function step() { x = (x + 4) % 300; g.fillStyle = '#fff'; g.fillRect(0, 0, 300, 200);"
+    " g.fillStyle = '#00c'; g.fillRect(x, 80, 30, 30); requestAnimationFrame(step); })();</script>"
+)
+
+
+def test_an_animation_without_handlers_has_nothing_to_interact_with(qapp, tmp_path) -> None:
+    report = _check(tmp_path, CANVAS_ANIMATION)
+    assert report["alive"] is True
+    assert report["responds"] is None and report["tried"] == []
