@@ -1,10 +1,12 @@
 """WebGL on machines without a GPU: the Chromium flag for software rendering, and when to add it.
 
 With no GPU (a Linux box under Xvfb, a container, a VM) Chromium gives pages no WebGL context and
-every three.js artifact fails with "Error creating WebGL context". ``--use-angle=swiftshader`` makes
-ANGLE render in software (measured here, Qt WebEngine 6.12 under Xvfb and offscreen: WebGL then
-reports Mesa llvmpipe); it needs no ``--enable-unsafe-swiftshader``. It is added only where there is
-no GPU to use, and never over flags the user chose.
+every three.js artifact fails with "Error creating WebGL context". ``--use-angle=swiftshader-webgl``
+renders WebGL alone in software and leaves compositing as it was. Measured with Qt WebEngine 6.12
+under Xvfb: it gives WebGL and the page shows; ``--use-angle=swiftshader`` (with or without
+``--enable-unsafe-swiftshader``, check's flags) gives WebGL but the window shows no page at all
+("Compositor returned null texture"). No "unsafe" flag is needed. It is added only where there is no
+GPU to use, and never over flags the user chose.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 
 log = logging.getLogger("studio.web")
 
-SOFTWARE_WEBGL_FLAG = "--use-angle=swiftshader"
+SOFTWARE_WEBGL_FLAG = "--use-angle=swiftshader-webgl"
 ENV_SWITCH = "STUDIO_SOFTWARE_WEBGL"
 """1: always add the software fallback; 0: never (default: only when no GPU is found)."""
 
@@ -42,7 +44,7 @@ def with_software_webgl(flags: str, env: Mapping[str, str] | None = None, *, gpu
         gpu: whether a GPU is there (default: :func:`has_gpu`).
 
     Returns:
-        ``flags``, plus ``--use-angle=swiftshader`` when there is no GPU and no GPU flag was given.
+        ``flags``, plus ``--use-angle=swiftshader-webgl`` when there is no GPU and no GPU flag was given.
     """
     env = os.environ if env is None else env
     words = flags.split()
