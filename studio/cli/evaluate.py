@@ -27,7 +27,15 @@ from studio.cli.common import (
     engine_options,
     params_from_args,
 )
-from studio.core.fixprompt import DEFAULT_AUTO_FIXES, FixLoop, Verdict, fix_prompt, verdict_from
+from studio.core.fixprompt import (
+    DEFAULT_AUTO_FIXES,
+    FixLoop,
+    Verdict,
+    fix_prompt,
+    self_check,
+    verdict_from,
+    wants_probe,
+)
 from studio.core.resources import resource_path
 
 if TYPE_CHECKING:  # imported where used: building the parser stays cheap (startup)
@@ -91,6 +99,13 @@ class Attempt:
     loaded: bool = False
     error: str | None = None
     why: str | None = None  # what failed and why, in one line (None when it rendered clean)
+    alive: bool | None = None  # liveness (studio.core.checks): None when not measured
+    responds: bool | None = None
+    overflow: bool | None = None
+    fps: float | None = None
+    long_tasks: int | None = None
+    still: bool = False
+    dead: bool = False
 
 
 @dataclass
@@ -185,8 +200,15 @@ def run_prompt(
             return row  # nothing to render: nothing to fix either
         attempt.loaded, attempt.errors = report["loaded"], report["errors"]
         attempt.blank, attempt.hung = report["blank"], report["hung"]
-        attempt.ok = attempt.loaded and not (attempt.errors or attempt.blank or attempt.hung)
-        verdict = verdict_from(report["console"], blank=report["blank"], hung=report["hung"])
+        for name in ("alive", "responds", "overflow", "fps", "long_tasks"):
+            setattr(attempt, name, report.get(name))
+        verdict, _line = self_check(report["console"], blank=report["blank"], hung=report["hung"])
+        if wants_probe(verdict):  # errors first, as in the window; then motion and input
+            verdict, _line = self_check(
+                report["console"], report=report, source=artifact.source, request=item.prompt
+            )
+        attempt.still, attempt.dead = verdict.still, verdict.dead
+        attempt.ok = attempt.loaded and verdict.ok
         if not report["loaded"] and verdict.ok:
             verdict = verdict_from([{"level": "error", "message": "the page did not load", "line": 0}])
         attempt.why = None if attempt.ok else _render_why(verdict, last)
@@ -212,7 +234,8 @@ def _render_why(verdict: Verdict, last: Chunk) -> str:
     """The first problem of a failed render, e.g. "2 errors: ReferenceError: x is not defined (line 12)"."""
     cut = f"; cut off at {last.generated_tokens} tokens" if last.finish_reason == "length" else ""
     if not verdict.errors:
-        return f"{verdict.summary()}{cut}"
+        tried = f": {verdict.tried[0]}" if verdict.dead and verdict.tried else ""
+        return f"{verdict.summary()}{tried}{cut}"
     first = verdict.errors[0]
     message = " ".join(str(first.get("message", "")).split())[:120]
     line = f" (line {first['line']})" if first.get("line") else ""
@@ -223,9 +246,14 @@ def _fmt(v: float | None, unit: str = "") -> str:
     return "-" if v is None else f"{v:.2f}{unit}"
 
 
+def _yn(v: bool | None) -> str:
+    return "-" if v is None else ("yes" if v else "no")
+
+
 def table(rows: list[Row]) -> str:
     """The human-readable table and a summary line."""
-    head = ("prompt", "render", "fixes", "ttft", "tok/s", "tokens", "chars", "why")
+    head = ("prompt", "render", "fixes", "moves", "responds", "overflow", "fps", "long", "ttft", "tok/s",
+            "tokens", "chars", "why")  # fmt: skip
     lines = []
     for r in rows:
         a = r.first
@@ -235,9 +263,11 @@ def table(rows: list[Row]) -> str:
             render = "ok" if a.ok else "FAIL"
         fixes = r.fixes_needed
         fixes_s = "-" if a.artifact is None else ("never" if fixes is None else str(fixes))
+        fps = "-" if a.fps is None else f"{a.fps:.0f}"
         lines.append(
-            (r.id, render, fixes_s, _fmt(a.ttft_s, "s"), _fmt(a.tokens_per_s), str(a.tokens), str(a.chars),
-             a.why or "")
+            (r.id, render, fixes_s, _yn(a.alive), _yn(a.responds), _yn(a.overflow), fps,
+             "-" if a.long_tasks is None else str(a.long_tasks),
+             _fmt(a.ttft_s, "s"), _fmt(a.tokens_per_s), str(a.tokens), str(a.chars), a.why or "")
         )  # fmt: skip
     widths = [max(len(h), *(len(x[i]) for x in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]

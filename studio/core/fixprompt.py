@@ -136,7 +136,7 @@ def self_check(
         report: the liveness probe's fields (None: not probed, e.g. it already failed on errors).
         source: the artifact source; request: the user's request (is it meant to move?).
     """
-    live = Liveness.from_report(report) if report else None
+    live = Liveness.from_report(report) if report and report.get("alive") is not None else None
     problems = live_problems(live, entries, source=source, request=request)
     verdict = verdict_from(entries, blank=blank, hung=hung, live=problems)
     line = pane_line(errors=len(verdict.errors), blank=verdict.blank, hung=hung, live=live, problems=problems)
