@@ -429,6 +429,7 @@ class ArtifactPane(QWidget):
         A second miss gets a fresh page: the old one may be pinned (e.g. by its unload handler).
         """
         if self._loading and slot is self._back and slot.seq == seq and not slot.started:
+            slot.entries = []  # a late first load's console must not count twice (seen under load)
             if tries >= 1:
                 log.warning("the load of %s never started; loading it in a fresh page", slot.url)
                 self._renew(slot)
