@@ -88,7 +88,9 @@ def is_blank(image: Any) -> bool:
     return all(raw[y * stride : y * stride + width] == row for y in range(img.height()))
 
 
-def check_file(path: Path, wait_ms: int = 1500, screenshot: Path | None = None, *, probe: bool = True) -> dict:
+def check_file(
+    path: Path, wait_ms: int = 1500, screenshot: Path | None = None, *, probe: bool = True
+) -> dict:
     """Load a page in the sandboxed profile offscreen and report on it.
 
     Args:
