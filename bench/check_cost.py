@@ -9,6 +9,8 @@ the sandbox offscreen (as ``check`` does) and runs the liveness probe (studio.we
 * ``GUI cpu``: CPU time of the GUI thread during the probe (``time.thread_time``: grabs, JSON, Qt);
 * ``max stall``: the longest gap between 5 ms heartbeats on the GUI thread during the probe (what a
   user would feel: the GUI thread is never blocked longer than this);
+* ``idle stall``: the same heartbeat for 2 s with no probe running (what the machine's load alone
+  does: on a shared 2-core box it is not zero);
 * ``grab``: one frame grab of the 1024x768 view (the probe takes ~4 + 1 per input).
 
 The window starts the probe only after the final render is on screen and judged free of errors, in a
@@ -95,6 +97,12 @@ def measure(html: str) -> dict:
     beats: list[float] = []
     heart = QTimer(interval=5)
     heart.timeout.connect(lambda: beats.append(time.perf_counter()))
+    idle0 = time.perf_counter()
+    heart.start()
+    _wait(loop, 2000)
+    heart.stop()
+    idle = max(b - a for a, b in zip([idle0, *beats], beats, strict=False)) * 1000 if beats else 0.0
+    beats.clear()
     out: dict = {}
     probe = LivenessProbe(view)
 
@@ -116,6 +124,7 @@ def measure(html: str) -> dict:
         "wall": wall * 1000,
         "cpu": cpu * 1000,
         "stall": max(gaps) * 1000,
+        "idle": idle,
         "grab": grab_ms,
         "report": out,
     }
@@ -127,12 +136,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print(f"liveness probe cost per artifact, median of {args.runs} runs (1024x768, offscreen)\n")
-    head = f"{'page':<10} {'probe wall':>11} {'GUI cpu':>9} {'max stall':>10} {'grab':>7}   result"
+    head = f"{'page':<10} {'probe wall':>11} {'GUI cpu':>9} {'max stall':>10} {'idle stall':>11} {'grab':>7}   result"
     print(head)
     print("-" * len(head))
     for name, html in PAGES.items():
         runs = [measure(html) for _ in range(args.runs)]
-        med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "stall", "grab")}
+        med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "stall", "idle", "grab")}
         rep = runs[-1]["report"]
         result = (
             f"alive={rep.get('alive')} responds={rep.get('responds')} fps={rep.get('fps')} "
@@ -140,7 +149,7 @@ def main() -> None:
         )
         print(
             f"{name:<10} {med['wall']:>9.0f}ms {med['cpu']:>7.0f}ms {med['stall']:>8.1f}ms "
-            f"{med['grab']:>5.1f}ms   {result}"
+            f"{med['idle']:>9.1f}ms {med['grab']:>5.1f}ms   {result}"
         )
 
 
