@@ -33,12 +33,15 @@ def test_eval_table_says_no_artifact(tiny_model_path: Path, tmp_path: Path, caps
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].startswith(f"model {tiny_model_path.name} (mlx), 2 prompts, max 6 tokens")
-    assert lines[1].split() == ["prompt", "render", "fixes", "ttft", "tok/s", "tokens", "chars", "why"]
+    assert lines[1].split() == [
+        "prompt", "render", "fixes", "moves", "responds", "overflow", "fps", "long", "ttft", "tok/s",
+        "tokens", "chars", "why",
+    ]  # fmt: skip
     for line, pid in zip(lines[2:4], ("snake", "chart"), strict=True):
         cells = line.split()
-        assert cells[:4] == [pid, "no", "artifact", "-"], line
-        assert cells[4].endswith("s") and float(cells[4][:-1]) > 0  # time to first token
-        assert int(cells[6]) == 6  # tokens
+        assert cells[:9] == [pid, "no", "artifact", "-", "-", "-", "-", "-", "-"], line  # no page, no checks
+        assert cells[9].endswith("s") and float(cells[9][:-1]) > 0  # time to first token
+        assert int(cells[11]) == 6  # tokens
     assert lines[4].startswith(
         "0/2 rendered clean at once, 0/2 after fixes (0 fix turns); 0/2 answers held an artifact"
     )
