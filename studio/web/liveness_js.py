@@ -110,11 +110,22 @@ PROBE_JS = r"""
       const overflow = de.scrollWidth > de.clientWidth + 1 ||
                        (document.body ? document.body.scrollWidth > de.clientWidth + 1 : false);
       actions = [];
+      // A control is meant to do something when the page listens for pointer input anywhere, or
+      // the control (or an ancestor) has an on* handler; a lone decorative <button> is not clicked.
+      const ON_CTRL = ["onclick", "onmousedown", "onpointerdown", "onmouseup", "oninput", "onchange"];
+      const listens = st.pointer > 0 || [window, document, document.body].some(
+        (t) => t && ON_CTRL.some((k) => typeof t[k] === "function"));
+      const handled = (el) => {
+        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+          if (ON_CTRL.some((k) => typeof e[k] === "function") || e.tagName === "FORM") return true;
+        }
+        return false;
+      };
       const sel = "button, input:not([type=hidden]), textarea, select, [role=button], [onclick], " +
                   "a[href^='#'], summary";
       for (const el of document.querySelectorAll(sel)) {
         if (actions.length >= 8) break;
-        if (el.disabled) continue;
+        if (el.disabled || !(listens || handled(el))) continue;
         const r = visible(el);
         if (!r) continue;
         const type = (el.type || "").toLowerCase();

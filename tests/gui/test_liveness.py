@@ -162,3 +162,11 @@ def test_an_animation_without_handlers_has_nothing_to_interact_with(qapp, tmp_pa
     report = _check(tmp_path, CANVAS_ANIMATION)
     assert report["alive"] is True
     assert report["responds"] is None and report["tried"] == []
+
+
+def test_a_decorative_button_is_not_a_dead_control(qapp, tmp_path) -> None:
+    """The user asked for a red button, not for what it does: nothing listens, nothing is clicked."""
+    report = _check(tmp_path, "<button style='background:red;color:white'>Click me</button>")
+    assert report["responds"] is None and report["tried"] == []
+    handler = _check(tmp_path, "<button onclick='x = 1'>Click me</button>", "attr.html")
+    assert handler["responds"] is False  # it has a handler, and the handler changes nothing
