@@ -438,7 +438,6 @@ class ArtifactPane(QWidget):
                 log.info("the load of %s never started; loading it again", slot.url)
             if tries < 2:
                 QTimer.singleShot(LOAD_GUARD_MS, self, lambda: self._load_guard(slot, seq, tries + 1))
-            slot.entries = []  # the load may have run unseen: its messages come again with the reload
             slot.view.artifact_page.load(QUrl(slot.url))
 
     def _loading_changed(self, slot: _Slot, info: QWebEngineLoadingInfo) -> None:
