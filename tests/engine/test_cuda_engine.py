@@ -22,7 +22,6 @@ pytest.importorskip("torch", reason="the CUDA engine needs PyTorch (pip install 
 import torch
 
 from studio.engine.base import (
-    CancelToken,
     ChatMessage,
     Chunk,
     Engine,
@@ -244,20 +243,6 @@ def test_regenerate_prefills_one_token_and_matches_cold(
 
 
 def test_cancelled_prefill_leaves_a_consistent_cache(tiny_model_path: Path) -> None:
-    class CancelAfter(CancelToken):
-        """Reads as cancelled from its n-th check on (the engine checks per prefill chunk)."""
-
-        __slots__ = ("left",)
-
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.left = n
-
-        @property
-        def cancelled(self) -> bool:
-            self.left -= 1
-            return self.left < 0
-
     long_ask: list[ChatMessage] = [{"role": "user", "content": "Draw a chart of prime numbers. " * 20}]
     with CudaEngine(device="cpu", quantization="fp32", prefill_step_size=16) as eng:
         eng.load(str(tiny_model_path))

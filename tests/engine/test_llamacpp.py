@@ -20,7 +20,6 @@ from cancel_after import CancelAfter
 from llamacpp_fixtures import eos_gguf, gguf_of, llama, needs_llama, tiny_gguf
 
 from studio.engine.base import (
-    CancelToken,
     ChatMessage,
     Chunk,
     Engine,
@@ -316,20 +315,6 @@ def test_regenerate_prefills_one_token_and_matches_cold(
 
 @needs_llama
 def test_cancelled_prefill_leaves_a_consistent_cache(llama: Any, tiny_gguf: Path) -> None:
-    class CancelAfter(CancelToken):
-        """Reads as cancelled from its n-th check on (the engine checks per prefill step)."""
-
-        __slots__ = ("left",)
-
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.left = n
-
-        @property
-        def cancelled(self) -> bool:
-            self.left -= 1
-            return self.left < 0
-
     llama.prefill_step_size = 16
     long_ask: list[ChatMessage] = [{"role": "user", "content": "Draw a chart of prime numbers. " * 20}]
     ids = llama.encode_chat(long_ask)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cancel_after import CancelAfter
 
-from studio.engine.base import CancelToken, ChatMessage, Chunk, Engine, GenerationParams, collect
+from studio.engine.base import ChatMessage, Chunk, Engine, GenerationParams, collect
 from studio.engine.mlx import MLXEngine
 from studio.engine.prompt_cache import common_prefix
 
@@ -164,20 +164,6 @@ def test_regenerate_prefills_one_token_and_matches_cold(
 
 
 def test_cancelled_prefill_leaves_a_consistent_cache(engine: MLXEngine, tiny_model_path: Path) -> None:
-    class CancelAfter(CancelToken):
-        """Reads as cancelled from its n-th check on (the engine checks per prefill step)."""
-
-        __slots__ = ("left",)
-
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.left = n
-
-        @property
-        def cancelled(self) -> bool:
-            self.left -= 1
-            return self.left < 0
-
     engine.prefill_step_size = 16
     long_ask: list[ChatMessage] = [{"role": "user", "content": "Draw a chart of prime numbers. " * 20}]
     ids = engine.encode_chat(long_ask)
