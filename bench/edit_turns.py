@@ -40,18 +40,6 @@ from studio.core.prompts import system_prompt
 from studio.engine.base import ChatMessage, Completion, GenerationParams, collect
 
 FULL_RULE = "8. When the user asks for a change, answer with the complete updated file again, not a diff."
-PATCH_RULE = """\
-8. When the user asks for a change to the current artifact, answer with SEARCH/REPLACE edit blocks, \
-not the whole file. Write the complete file again only for a new artifact or when most of it changes.
-
-An edit block copies a few lines exactly from the current file (with their indentation, enough to be \
-unique) and gives their replacement. Use one block per change, in file order. For "make the ball blue":
-
-<<<<<<< SEARCH
-    ctx.fillStyle = "red";
-=======
-    ctx.fillStyle = "blue";
->>>>>>> REPLACE"""
 
 # (corpus answer, edit request, kind); "bug" requests get BUGS applied to the source first.
 REQUESTS = [
@@ -209,7 +197,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="new-conversation runs per TTFT figure")
     args = ap.parse_args()
     base = system_prompt()
-    full_sys, patch_sys = rule8(base, FULL_RULE), rule8(base, PATCH_RULE)
+    full_sys, patch_sys = rule8(base, FULL_RULE), base  # the app's own prompt asks for edits
 
     rows = run_requests(args, full_sys, patch_sys)
     print(f"\nEdit turns, {Path(args.model).name}, llama.cpp, greedy, cap {args.max_tokens} tokens")
