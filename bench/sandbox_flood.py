@@ -29,6 +29,7 @@ flags.apply()
 from PySide6 import QtWebEngineWidgets  # noqa: E402, F401
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from startup import tree_pids  # noqa: E402  (bench/ is on sys.path: this script's folder)
 
 from studio.web.scheme import register_scheme  # noqa: E402
 
@@ -43,26 +44,6 @@ let n = 0;
 const one = () => fetch("data/blob.bin?n=" + (n++)).then(r => r.arrayBuffer()).catch(() => null).finally(one);
 for (let i = 0; i < 500; i++) one();
 </script>"""
-
-
-def tree_pids(root: int) -> list[int]:
-    """``root`` and every descendant process."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
 
 
 def pss_kb(pid: int) -> int:

@@ -95,7 +95,8 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _tree(pid: int) -> list[int]:
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and every descendant process (Linux /proc)."""
     kids = _children_map()
     out, todo = [], [pid]
     while todo:
@@ -134,7 +135,7 @@ def measure_memory(platform: str, idle_s: float = 3.0) -> list[tuple[str, float,
             raise RuntimeError(f"the idle child did not get ready: {line!r} {child.stderr.read()[-2000:]}")  # type: ignore[union-attr]
         time.sleep(idle_s)
         rows = []
-        for pid in _tree(child.pid):
+        for pid in tree_pids(child.pid):
             try:
                 rows.append(_rollup(pid))
             except OSError:
