@@ -91,6 +91,9 @@ def _run(args: argparse.Namespace) -> int:
     measure = bool(getattr(args, "measure_startup", False) or os.environ.get(MEASURE_ENV))
 
     preload_for_engine(getattr(args, "engine", None))
+    from PySide6.QtCore import QCoreApplication
+
+    owned = QCoreApplication.instance() is None  # deleted at the end only if this call makes it
     app = create_application()
     from studio.startuplog import maybe_fail
 
@@ -154,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
         dispose(window, profile)
         if library is not None:
             library.close()
+        if owned:
+            from studio.web.unload import shutdown_application
+
+            shutdown_application(app)  # Chromium's last storage commits finish before the exit
 
 
 def chromium_flags(flags: str, *, root: bool) -> str:

@@ -3,7 +3,8 @@
 ``python tests/gui/state_probe.py STORAGE_DIR ARTIFACT_ID`` prints one JSON line:
 {"local": <localStorage counter before this run>, "idb": <IndexedDB counter before this run>}; the
 page increments both, so a second run of the same artifact sees the first run's values. The process
-then quits at once and leaves the web stack the way the app does (studio.web.unload.dispose_web).
+then quits at once and leaves the web stack the way the app does (studio.web.unload.dispose_web,
+then shutdown_application).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def main() -> int:
     from studio.core.serving import ArtifactServer
     from studio.web.profile import build_artifact_profile
     from studio.web.scheme import register_scheme
-    from studio.web.unload import dispose_web
+    from studio.web.unload import dispose_web, shutdown_application
 
     storage, artifact = Path(sys.argv[1]), sys.argv[2]
     register_scheme()
@@ -71,6 +72,7 @@ def main() -> int:
     page.load(QUrl(server.put_page(artifact, PAGE)))
     app.exec()
     dispose_web(profile, [page])  # the app's own way out (pages unload before the profile goes)
+    shutdown_application(app)  # then Chromium shuts down, its last storage commits with it
     print(result[0] if result else json.dumps({"error": "no answer"}), flush=True)
     return 0 if result else 1
 
