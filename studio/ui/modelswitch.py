@@ -253,7 +253,7 @@ class ModelSwitcher(QObject):
         """Retire the current controller and load ``model`` with a new one (returns at once)."""
         if self._closed:
             return
-        options = dict(options or {})
+        options = {**self._speed_options(), **(options or {})}
         self.pending = (engine, model, options)
         old = self.runner.controller
         self.runner.set_controller(None)
@@ -268,6 +268,13 @@ class ModelSwitcher(QObject):
             lambda e: self._on_made(e, choice),
             self._on_make_failed,
         )
+
+    def _speed_options(self) -> dict[str, Any]:
+        """The settings' speculative decoding (prompt lookup, draft model), as at start-up; unset ones
+        are left out so each engine's own default applies (a draft that cannot draft is skipped)."""
+        current = self.prefs.effective()
+        values = {key: getattr(current, key, None) for key in ("prompt_lookup", "draft_model")}
+        return {key: value for key, value in values.items() if value is not None}
 
     def _make_engine(self, engine: str, model: str, options: dict[str, Any]) -> Engine:
         """On a worker: the API key from the keyring (openai), then the engine."""

@@ -6,6 +6,7 @@ switches to a REAL MLX engine on the tiny model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -179,3 +180,17 @@ def test_switching_to_a_real_mlx_engine_on_the_tiny_model(qtbot, model_window, t
     worst = ticker.stop()
     print(f"MLX retire blocked the GUI {win.models.last_retire_ms:.1f} ms; worst tick gap {worst:.0f} ms")
     assert ctl.engine.model is None and win.models.last_retire_ms < 500 and worst < 600
+
+
+def test_a_switch_keeps_the_settings_speculative_decoding(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    """A model chosen in the window gets the same prompt lookup / draft model as one loaded at start-up."""
+    factory, engines = scripted()
+    win = model_window(factory=factory)
+    win.prefs.saved = dataclasses.replace(win.prefs.saved, prompt_lookup=True, draft_model="/models/draft")
+    with qtbot.waitSignal(win.models.switched, timeout=10_000):
+        win.models.switch("scripted", "/models/a", {"device": "cpu"})
+    assert engines[0].options == {"device": "cpu", "prompt_lookup": True, "draft_model": "/models/draft"}  # type: ignore[attr-defined]
+    win.prefs.overridden["prompt_lookup"] = False  # this session's --no-prompt-lookup flag wins
+    with qtbot.waitSignal(win.models.switched, timeout=10_000):
+        win.models.switch("scripted", "/models/b", {"draft_model": "/models/other"})  # the choice wins
+    assert engines[1].options == {"prompt_lookup": False, "draft_model": "/models/other"}  # type: ignore[attr-defined]
