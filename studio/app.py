@@ -40,9 +40,11 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     engine = getattr(args, "engine", None)
     if engine is not None and not is_default(engine):
         out["engine"] = str(engine)
-    for name in ("base_url", "device"):
+    for name in ("base_url", "device", "draft_model"):
         if getattr(args, name, None):
             out[name] = getattr(args, name)
+    if getattr(args, "prompt_lookup", None) is not None:
+        out["prompt_lookup"] = bool(args.prompt_lookup)
     return out
 
 

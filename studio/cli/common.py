@@ -63,6 +63,19 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device", default=None, metavar="D", help="where the cuda engine runs: auto, cpu, cuda or cuda:N"
     )
+    p.add_argument(
+        "--prompt-lookup",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="speculative decoding with n-gram drafts from the prompt: edits copy the file, so they come out "
+        "several tokens per step (default: the settings', else on with Metal MLX, off elsewhere)",
+    )
+    p.add_argument(
+        "--draft-model",
+        default=None,
+        metavar="PATH",
+        help="a small model folder or repo id sharing the tokenizer, drafting for the loaded model (MLX, CUDA)",
+    )
     p.add_argument("--max-tokens", type=int, default=None, help="most tokens per answer (default 4096)")
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0.2)")
     p.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default 0.95)")
@@ -94,15 +107,16 @@ def engine_name(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def engine_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """The engine settings: ``--base-url`` / ``--device`` flags, else the stored settings' (and their
-    speculative-decoding choices)."""
+    """The engine settings: the ``--base-url`` / ``--device`` / ``--prompt-lookup`` / ``--draft-model``
+    flags, else the stored settings'."""
     base_url = getattr(args, "base_url", None) or settings.base_url
     device = getattr(args, "device", None) or settings.device
+    lookup = getattr(args, "prompt_lookup", None)
     return {
         "base_url": base_url,
         "device": device,
-        "prompt_lookup": settings.prompt_lookup,
-        "draft_model": settings.draft_model,
+        "prompt_lookup": settings.prompt_lookup if lookup is None else lookup,
+        "draft_model": getattr(args, "draft_model", None) or settings.draft_model,
     }
 
 

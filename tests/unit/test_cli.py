@@ -126,6 +126,23 @@ def test_auto_engine_follows_the_model_format(tmp_path: Path) -> None:
     assert resolve("auto", str(tmp_path / "x.gguf")) in ("llamacpp", "mlx")  # llamacpp when installed
 
 
+def test_speculative_decoding_flags_win_over_the_settings() -> None:
+    from studio.app import flag_overrides
+    from studio.cli.common import engine_options
+    from studio.store.settings import Settings
+
+    stored = Settings(prompt_lookup=True, draft_model="/models/stored-draft")
+    plain = build_parser().parse_args(["generate", "--prompt", "a snake game"])
+    assert engine_options(plain, stored)["prompt_lookup"] is True  # no flag: the settings'
+    assert engine_options(plain, stored)["draft_model"] == "/models/stored-draft"
+    assert flag_overrides(build_parser().parse_args(["gui"])) == {}
+    flags = ["--no-prompt-lookup", "--draft-model", "/models/small"]
+    opts = engine_options(build_parser().parse_args(["generate", "--prompt", "x", *flags]), stored)
+    assert (opts["prompt_lookup"], opts["draft_model"]) == (False, "/models/small")
+    gui = build_parser().parse_args(["gui", *flags])
+    assert flag_overrides(gui) == {"prompt_lookup": False, "draft_model": "/models/small"}
+
+
 def test_files_given_to_the_window_are_kept_for_it() -> None:
     args = build_parser().parse_args(["gui", "art.html", "data.csv"])
     assert args.files == ["art.html", "data.csv"]
