@@ -12,6 +12,8 @@ from studio.engine.base import GenerationParams
 from tests.gui.test_window import make_window  # noqa: F401  (fixture)
 
 SETTLE_WAIT = 1200  # ms: long enough for a further (wrong) automatic fix to have started
+# ms per verdict waited for: a render, its settle and a liveness probe (12 s deadline), on a loaded machine
+CHECK_MS = 25_000
 
 
 def answer(n_errors: int, title: str = "Widget") -> str:
@@ -30,7 +32,7 @@ def test_errors_in_fix_turn_out_new_version(qtbot, make_window) -> None:
     verdicts: list = []
     fixer.checked.connect(verdicts.append)
     t.send(qtbot, "make a widget")
-    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20000)
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=2 * CHECK_MS)
     assert [v.problems for v in verdicts] == [2, 0]
     assert len(t.engine.requests) == 2
     fix_turn = t.engine.requests[1][-1]["content"]
@@ -68,7 +70,7 @@ def test_loop_stops_early_when_a_fix_does_not_reduce_the_errors(qtbot, make_wind
     stops: list[str] = []
     fixer.stopped.connect(stops.append)
     t.send(qtbot, "make a widget")
-    qtbot.waitUntil(lambda: bool(stops), timeout=20000)
+    qtbot.waitUntil(lambda: bool(stops), timeout=2 * CHECK_MS)
     qtbot.wait(SETTLE_WAIT)
     assert stops == ["stalled"]
     assert len(t.engine.requests) == 2  # one fix, not three
@@ -84,14 +86,14 @@ def test_auto_fixes_are_bounded_then_offered(qtbot, make_window, limit: int) -> 
     verdicts: list = []
     fixer.checked.connect(verdicts.append)
     t.send(qtbot, "make a widget")
-    qtbot.waitUntil(lambda: len(verdicts) >= limit + 1, timeout=30000)
+    qtbot.waitUntil(lambda: len(verdicts) >= limit + 1, timeout=(limit + 1) * CHECK_MS)
     qtbot.wait(SETTLE_WAIT)
     assert [v.problems for v in verdicts] == [3, 2, 1][: limit + 1]
     assert len(t.engine.requests) == limit + 1
     assert fixer.fix_button.isVisible()
     # "Fix it" by hand: one more fix.
     fixer.fix_button.click()
-    qtbot.waitUntil(lambda: len(verdicts) >= limit + 2, timeout=20000)
+    qtbot.waitUntil(lambda: len(verdicts) >= limit + 2, timeout=CHECK_MS)
     assert len(t.engine.requests) == limit + 2
     assert verdicts[-1].problems == (2 if limit == 0 else 0)
 
@@ -101,7 +103,7 @@ def test_a_passing_artifact_shows_no_fix_bar(qtbot, make_window) -> None:
     verdicts: list = []
     t.w.autofix.checked.connect(verdicts.append)
     t.send(qtbot, "make a widget")
-    qtbot.waitUntil(lambda: bool(verdicts), timeout=20000)
+    qtbot.waitUntil(lambda: bool(verdicts), timeout=CHECK_MS)
     assert verdicts[0].ok and not t.w.autofix.bar.isVisible()
     assert len(t.engine.requests) == 1
 
@@ -112,7 +114,7 @@ def test_a_blank_page_fails_the_check(qtbot, make_window) -> None:
     verdicts: list = []
     t.w.autofix.checked.connect(verdicts.append)
     t.send(qtbot, "make a widget")
-    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20000)
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=2 * CHECK_MS)
     assert verdicts[0].blank and not verdicts[0].errors
     assert "The page showed nothing" in t.engine.requests[1][-1]["content"]
     assert verdicts[1].ok
@@ -139,13 +141,13 @@ def test_auto_fix_runs_for_a_model_chosen_on_the_welcome_view_and_after_a_switch
         win.models.choose("scripted", "/models/first", {})
     assert not win.models.welcome_shown
     win.send("make a widget", [])
-    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=20_000)
+    qtbot.waitUntil(lambda: len(verdicts) >= 2, timeout=2 * CHECK_MS)
     assert [v.problems for v in verdicts] == [1, 0]
     assert len(engines[0].requests) == 2  # the fix turn went to the chosen model
     with qtbot.waitSignal(win.models.switched, timeout=10_000):
         win.models.switch("scripted", "/models/second", {})
     qtbot.waitUntil(lambda: not win.busy, timeout=5_000)
     win.send("make another widget", [])
-    qtbot.waitUntil(lambda: len(verdicts) >= 4, timeout=20_000)
+    qtbot.waitUntil(lambda: len(verdicts) >= 4, timeout=2 * CHECK_MS)
     assert [v.problems for v in verdicts] == [1, 0, 1, 0]
     assert len(engines[1].requests) == 2  # and to the model switched to
