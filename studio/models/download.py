@@ -8,8 +8,11 @@ huggingface_hub's HTTP session, into the cache layout ``hf_hub_download`` writes
 find the files afterwards.
 
 Why not ``hf_hub_download`` itself: in huggingface_hub 2.4.0 it writes to a process-unique temporary
-file and deletes it on any failure (``_download_to_tmp_and_move``), so a cancelled download starts over;
-and it reads the body in 10 MiB chunks, too coarse for progress and a prompt cancel. Here the partial
+file and deletes it on any failure (``_download_to_tmp_and_move``), so a cancelled download starts over,
+and a killed one starts over and leaves its partial file behind for good; and it reads the body in
+10 MiB chunks, too coarse for progress and a prompt cancel (a ``tqdm_class`` sees one update per chunk).
+``bench/download.py`` measures both paths against a local stand-in hub (throughput, the longest wait
+between progress calls, bytes re-fetched after a SIGKILL half-way). Here the partial
 file is ``blobs/<etag>.incomplete`` (the name older huggingface_hub versions used) and a rerun resumes
 it with an HTTP ``Range`` request. LFS files (ETag = SHA-256) are hashed while they arrive and checked.
 Xet is not used: files come over plain HTTP (the hub serves every file that way too). The per-file
