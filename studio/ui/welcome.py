@@ -1,12 +1,27 @@
 """What the window shows when no model is configured (the first run): what the app does, the model
-recommended for this machine, and the three ways to get one."""
+recommended for this machine, and the three ways to get one.
+
+From a source checkout without llama-cpp-python (not in the bundle, not on Apple silicon) it also
+offers "Install the llama.cpp engine": pip runs on a worker thread (:mod:`studio.models.engineinstall`)
+with its progress shown, Cancel stops it, and the recommendation is then made again, so the engine is
+used without a restart."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.models import catalog
 from studio.models.catalog import Entry
@@ -31,7 +46,8 @@ _STYLE = """
 #recoHeading { color: palette(highlight); font-size: 11px; font-weight: 600; letter-spacing: 1px; }
 #recoName { font-size: 17px; font-weight: 600; }
 #recoLicence { color: #b06000; }
-#welcomeError { color: #c5221f; }
+#welcomeError, #installError { color: #c5221f; }
+#installNote, #installStep { color: palette(placeholder-text); }
 QPushButton#primary { padding: 8px 18px; font-weight: 600; border: none; border-radius: 6px;
     background: palette(highlight); color: palette(highlighted-text); }
 QPushButton#primary:disabled { background: palette(mid); }
@@ -39,18 +55,21 @@ QPushButton { padding: 6px 14px; }
 """
 
 
-def recommendation() -> tuple[Entry | None, Memory | None]:
-    """The catalog entry recommended for this machine's preferred engine (None: no local engine)."""
+def recommendation() -> tuple[Entry | None, Memory | None, str | None]:
+    """The catalog entry recommended for this machine's preferred engine (None: no local engine), this
+    machine's memory, and the engine the view offers to install (:func:`engineinstall.install_offer`)."""
+    from studio.models.engineinstall import install_offer
     from studio.models.registry import available_engines
     from studio.models.sysinfo import memory
     from studio.ui.modelpicker import preferred_first
 
+    offer = install_offer()
     try:
         mem = memory()
     except OSError:
-        return None, None
+        return None, None, offer
     engines = [e for e in preferred_first(available_engines()) if e in catalog.ENGINES]
-    return (catalog.recommend(engines[0], mem), mem) if engines else (None, mem)
+    return (catalog.recommend(engines[0], mem), mem, offer) if engines else (None, mem, offer)
 
 
 class WelcomeView(QWidget):
@@ -67,12 +86,14 @@ class WelcomeView(QWidget):
         folderRequested(): "Use a model folder…".
         serverRequested(): "Connect to a server…".
         pickerRequested(): "Other models…" (the full catalog).
+        engineInstalled(str): the engine "Install the llama.cpp engine" installed ("llamacpp").
     """
 
     downloadRequested = Signal(object)
     folderRequested = Signal()
     serverRequested = Signal()
     pickerRequested = Signal()
+    engineInstalled = Signal(str)
 
     def __init__(
         self,
@@ -149,6 +170,7 @@ class WelcomeView(QWidget):
         column.addSpacing(10)
         column.addWidget(card)
         column.addLayout(others)
+        column.addWidget(self._install_row())
         column.addWidget(self.error)
         holder = QWidget()
         holder.setLayout(column)
@@ -174,12 +196,22 @@ class WelcomeView(QWidget):
         self.reco_name.setText("Looking at this computer…")
         self.reco_facts.setText("Its memory, and the engines installed here.")
 
-    def set_recommendation(self, entry: Entry | None, memory: Memory | None) -> None:
-        """Show a recommended entry (None: say that no local engine is installed)."""
+    def set_recommendation(
+        self, entry: Entry | None, memory: Memory | None, offer: str | None = None
+    ) -> None:
+        """Show a recommended entry (None: say that no local engine is installed), and the engine
+        install offer (``offer``: an engine to install; None: no offer)."""
         self.checking = False
+        self._show_offer(offer)
         self.entry = entry
         self.download_button.setEnabled(entry is not None)
         self.reco_licence.setVisible(entry is not None and not entry.apache)
+        if entry is None and offer:
+            self.reco_name.setText("No local engine is installed")
+            self.reco_facts.setText(
+                "Install the llama.cpp engine below, or connect to a server that runs a model."
+            )
+            return
         if entry is None:
             self.reco_name.setText("No local engine is installed")
             self.reco_facts.setText(
@@ -206,5 +238,122 @@ class WelcomeView(QWidget):
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
 
+    # -- installing the llama.cpp engine (a source checkout's first run) ------------------------------
 
-__all__ = ["LOCAL_NOTE", "PITCH", "WelcomeView", "recommendation"]
+    def _install_row(self) -> QWidget:
+        """The offer: a note, "Install the llama.cpp engine", pip's progress; hidden until offered."""
+        self.install_python: str | None = None  # the interpreter pip installs into (None: this one)
+        self.installing = False
+        self._install_stop = threading.Event()
+        self._install_jobs: list[Any] = []
+        self.install_note = QLabel(
+            "llama.cpp runs models on this processor about ten times faster than the MLX build here. "
+            "It is not installed in this copy of the app: install it now (a minute from pip's cache, "
+            "several minutes when pip has to compile it)."
+        )
+        self.install_note.setObjectName("installNote")
+        self.install_note.setWordWrap(True)
+        self.install_button = QPushButton(INSTALL_TEXT)
+        self.install_button.clicked.connect(self._install_clicked)
+        self.install_bar = QProgressBar()
+        self.install_bar.setTextVisible(False)
+        self.install_bar.hide()
+        self.install_step = QLabel("")
+        self.install_step.setObjectName("installStep")
+        self.install_error = QLabel("")
+        self.install_error.setObjectName("installError")
+        self.install_error.setWordWrap(True)
+        for label in (self.install_step, self.install_error):
+            label.hide()
+        self.install_box = QWidget()
+        box = QVBoxLayout(self.install_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.install_button)
+        row.addWidget(self.install_bar, 1)
+        for w in (self.install_note, self.install_step, self.install_error):
+            box.addWidget(w)
+        box.insertLayout(1, row)
+        self.install_box.hide()
+        self.offer: str | None = None
+        return self.install_box
+
+    def _show_offer(self, offer: str | None) -> None:
+        self.offer = offer
+        self.install_box.setVisible(offer is not None or self.installing)
+
+    def _install_clicked(self) -> None:
+        if self.installing:
+            self._install_stop.set()
+            self.install_button.setEnabled(False)
+            self.install_step.setText("Stopping pip…")
+        elif self.offer is not None:
+            self.start_install(self.offer)
+
+    def start_install(self, engine: str) -> None:
+        """Run pip for ``engine`` on a worker thread, with its steps shown; the button turns to Cancel."""
+        from studio.models.engineinstall import install_engine
+        from studio.ui.jobs import start_job
+
+        self.installing = True
+        self._install_stop = threading.Event()
+        stop, python = self._install_stop, self.install_python
+        self.install_button.setText("Cancel")
+        self.install_bar.setRange(0, 0)  # busy until a compile reports its percentage
+        self.install_bar.show()
+        self.install_error.hide()
+        self.install_step.setText("Starting pip…")
+        self.install_step.show()
+        job = start_job(
+            self._install_jobs,
+            lambda job: install_engine(engine, on_step=job.report, cancelled=stop, python=python),
+            lambda _: self._install_ended(engine, None),
+            lambda exc: self._install_ended(engine, exc),
+        )
+        job.reported.connect(self._install_progress)
+
+    def _install_progress(self, step: Any) -> None:
+        if step.percent is not None:
+            self.install_bar.setRange(0, 100)
+            self.install_bar.setValue(step.percent)
+        line = step.line if len(step.line) <= 110 else step.line[:107] + "…"
+        self.install_step.setText(line)
+
+    def _install_ended(self, engine: str, exc: BaseException | None) -> None:
+        from studio.models.engineinstall import InstallCancelled
+        from studio.ui.jobs import one_line
+
+        self.installing = False
+        self.install_button.setEnabled(True)
+        self.install_button.setText(INSTALL_TEXT)
+        self.install_bar.hide()
+        self.install_step.hide()
+        if exc is None:
+            log.info("installed the %s engine from the welcome view", engine)
+            self.install_box.hide()
+            self.set_checking()
+            from studio.ui.jobs import start_job
+
+            start_job(self._install_jobs, lambda job: recommendation(), self._rechecked, self._recheck_failed)
+            self.engineInstalled.emit(engine)
+            return
+        cancelled = isinstance(exc, InstallCancelled)
+        self.install_error.setText("Install cancelled." if cancelled else one_line(exc))
+        self.install_error.show()
+
+    def _rechecked(self, found: tuple[Entry | None, Memory | None, str | None]) -> None:
+        self.set_recommendation(*found)
+
+    def _recheck_failed(self, exc: BaseException) -> None:
+        log.error("no model recommendation after the install: %s", exc)
+        self.set_recommendation(None, None)
+
+    def wait_install(self, ms: int = 60_000) -> bool:
+        """Stop a running install and wait for its worker (closing, tests); True when it has ended."""
+        self._install_stop.set()
+        return all(job.wait(ms) for job in self._install_jobs)
+
+
+INSTALL_TEXT = "Install the llama.cpp engine"
+
+__all__ = ["INSTALL_TEXT", "LOCAL_NOTE", "PITCH", "WelcomeView", "recommendation"]
