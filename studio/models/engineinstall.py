@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 DIST = "artifacts-studio"
 # engine -> (the module its library provides, the pip requirement when the package metadata is absent)
 ENGINES = {"llamacpp": ("llama_cpp", "llama-cpp-python>=0.3.36,<0.4")}
-_PERCENT = re.compile(r"^\s*\[\s*(\d{1,3})%\]")  # CMake's "[ 45%] Building CXX object ..."
+# a compile's progress: Make's "[ 45%] Building CXX object ...", Ninja's "[12/160] Building CXX object ..."
+_PERCENT = re.compile(r"^\s*\[\s*(\d{1,3})%\]")
+_STEPS = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 
 
 class InstallError(Exception):
@@ -107,8 +109,12 @@ def pip_argv(engine: str, python: str | None = None) -> list[str]:
 
 
 def _step(line: str) -> InstallStep:
-    m = _PERCENT.match(line)
-    return InstallStep(line.strip(), int(m[1]) if m and int(m[1]) <= 100 else None)
+    percent = None
+    if m := _PERCENT.match(line):
+        percent = int(m[1])
+    elif (m := _STEPS.match(line)) and int(m[2]) > 0 and int(m[1]) <= int(m[2]):
+        percent = 100 * int(m[1]) // int(m[2])
+    return InstallStep(line.strip(), percent if percent is not None and percent <= 100 else None)
 
 
 def explain(lines: Sequence[str], code: int) -> str:

@@ -58,13 +58,20 @@ def test_offered_only_when_the_engine_is_missing(qtbot) -> None:  # type: ignore
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="Apple silicon's engine is MLX")
 def test_install_runs_pip_then_recommends_again(qtbot, bare, pip_from, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine_venv.make_wheel(tmp_path / "wheels")
-    pip_from(tmp_path / "wheels")
+    engine_venv.make_sdist(tmp_path / "sources")  # pip builds it, printing build steps like a compile
+    pip_from(tmp_path / "sources")
     view = _view(qtbot, "llamacpp")
     view.install_python = str(bare)
     lines: list[str] = []
+    bar: list[tuple[int, int]] = []
     shown = view._install_progress
-    view._install_progress = lambda step: (lines.append(step.line), shown(step))  # type: ignore[method-assign]
+
+    def seen(step: object) -> None:
+        shown(step)
+        lines.append(step.line)  # type: ignore[attr-defined]
+        bar.append((view.install_bar.maximum(), view.install_bar.value()))
+
+    view._install_progress = seen  # type: ignore[method-assign]
     with qtbot.waitSignal(view.engineInstalled, timeout=120_000) as installed:
         qtbot.mouseClick(view.install_button, Qt.MouseButton.LeftButton)
         assert view.installing and view.install_button.text() == "Cancel" and view.install_bar.isVisible()
@@ -74,6 +81,7 @@ def test_install_runs_pip_then_recommends_again(qtbot, bare, pip_from, tmp_path)
     out = bare.parent.parent / "lib"
     assert any(out.glob("python3*/site-packages/llama_cpp/__init__.py"))  # pip put it in that venv
     assert any(line.startswith("Successfully installed llama-cpp-python-0.3.36") for line in lines)
+    assert [v for top, v in bar if top == 100][:4] == [25, 50, 75, 100]  # the build's steps drive the bar
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in pip is a shell script")

@@ -123,7 +123,11 @@ def test_a_compile_failure_and_percentages() -> None:
         "pip failed (exit 1): No matching distribution found for x"
     )
     assert engineinstall._step("[ 45%] Building CXX object src/llama.cpp.o").percent == 45
+    assert (
+        engineinstall._step("  [40/160] Building CXX object vendor/llama.cpp/src/llama.cpp.o").percent == 25
+    )
     assert engineinstall._step("Collecting llama-cpp-python").percent is None
+    assert engineinstall._step("[7/0] odd").percent is None
 
 
 def test_the_requirement_is_the_extras_pin() -> None:
