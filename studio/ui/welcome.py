@@ -12,8 +12,9 @@ import logging
 import threading
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -311,6 +312,8 @@ class WelcomeView(QWidget):
             lambda exc: self._install_ended(engine, exc),
         )
         job.reported.connect(self._install_progress)
+        if (app := QApplication.instance()) is not None:  # quitting stops pip (a retry starts over)
+            app.aboutToQuit.connect(self.wait_install, Qt.ConnectionType.UniqueConnection)
 
     def _install_progress(self, step: Any) -> None:
         if step.percent is not None:
@@ -348,8 +351,9 @@ class WelcomeView(QWidget):
         log.error("no model recommendation after the install: %s", exc)
         self.set_recommendation(None, None)
 
-    def wait_install(self, ms: int = 60_000) -> bool:
-        """Stop a running install and wait for its worker (closing, tests); True when it has ended."""
+    @Slot()
+    def wait_install(self, ms: int = 30_000) -> bool:
+        """Stop a running install and wait for its worker (quitting, tests); True when it has ended."""
         self._install_stop.set()
         return all(job.wait(ms) for job in self._install_jobs)
 
