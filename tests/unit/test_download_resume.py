@@ -47,29 +47,36 @@ def test_a_download_killed_half_way_resumes_with_a_range_request(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env["PYTHONPATH"] = str(ROOT)
     with fakehub.FakeHub({REPO: FILES}, stall_after=SENT) as first:
+        log = (tmp_path / "child.log").open("w")
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, REPO, first.endpoint, str(tmp_path)], cwd=ROOT, env=env
+            [sys.executable, "-c", CHILD, REPO, first.endpoint, str(tmp_path / "cache")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
-            assert first.stalled.wait(60), "the child never reached the weights"
+            assert first.stalled.wait(60), (tmp_path / "child.log").read_text()[-2000:]
             deadline = time.monotonic() + 60
             # the child writes what it got (all but its last buffer); then only a kill ends it
-            while _partial(tmp_path) < SENT - 64 * 1024 and time.monotonic() < deadline:
+            while _partial(tmp_path / "cache") < SENT - 64 * 1024 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert child.poll() is None
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait(30)
-    kept = _partial(tmp_path)
+            log.close()
+    cache = tmp_path / "cache"
+    kept = _partial(cache)
     assert SENT - 64 * 1024 <= kept <= SENT
     with fakehub.FakeHub({REPO: FILES}) as second:
-        plan = plan_download(REPO, endpoint=second.endpoint, cache_dir=tmp_path)
+        plan = plan_download(REPO, endpoint=second.endpoint, cache_dir=cache)
         assert plan.present_bytes == kept + len(FILES["config.json"])
-        folder = download(REPO, endpoint=second.endpoint, cache_dir=tmp_path)
+        folder = download(REPO, endpoint=second.endpoint, cache_dir=cache)
         assert (folder / "model.safetensors").read_bytes() == WEIGHTS
         (get,) = second.file_requests("model.safetensors")
         assert (get.range, get.status, get.bytes_served) == (f"bytes={kept}-", 206, len(WEIGHTS) - kept)
-    assert _partial(tmp_path) == 0
+    assert _partial(cache) == 0
 
 
 def test_a_gated_repo_without_a_token_is_one_line(tmp_path: Path) -> None:
