@@ -248,9 +248,9 @@ class WelcomeView(QWidget):
         self._install_stop = threading.Event()
         self._install_jobs: list[Any] = []
         self.install_note = QLabel(
-            "llama.cpp runs models on this processor about ten times faster than the MLX build here. "
-            "It is not installed in this copy of the app: install it now (a minute from pip's cache, "
-            "several minutes when pip has to compile it)."
+            "llama.cpp runs models on this computer's processor, about ten times faster than MLX's CPU "
+            "build, and it is not installed in this copy of the app. Installing it takes seconds when "
+            "pip has it cached, and 8 to 30 minutes when pip has to compile llama.cpp."
         )
         self.install_note.setObjectName("installNote")
         self.install_note.setWordWrap(True)
