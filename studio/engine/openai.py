@@ -2,28 +2,31 @@
 
 ``load`` asks the server which models it serves (``GET {base}/models``); ``stream_chat`` POSTs
 ``{base}/chat/completions`` with ``stream: true`` and turns the Server-Sent Events into
-:class:`~studio.engine.base.Chunk` records on the caller's thread. Cancel (the token, or
-:meth:`OpenAIEngine.cancel` from any thread) shuts the socket down at once, so the server sees the
-client go and stops generating. Every failure ends the stream with one ``"error"`` chunk whose
+:class:`~studio.engine.base.Chunk` records on the caller's thread. HTTP is httpx2 (with its own
+Server-Sent Events parser) on the engine's event-loop thread (:class:`~studio.engine.openai_http.LoopClient`):
+connections are kept alive between turns, proxies come from the environment, redirects are never
+followed. Cancel (the token, or :meth:`OpenAIEngine.cancel` from any thread) cancels the request's
+task, which closes its connection at once, so the server sees the client go and stops generating. Every failure ends the stream with one ``"error"`` chunk whose
 message says what to do; nothing raises out of ``stream_chat``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-import http.client
 import json
 import logging
 import os
-import socket
-import ssl
+import queue
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from studio import __version__
+import httpx2
+
 from studio.engine.base import (
     CancelToken,
     ChatMessage,
@@ -32,8 +35,16 @@ from studio.engine.base import (
     ModelInfo,
     ModelLoadError,
 )
-from studio.engine.openai_http import HTTPFailure, error_message, model_entries, net_error, pick_model
-from studio.engine.sse import ChatStream, SSEError, SSEParser, finish_reason
+from studio.engine.openai_http import (
+    HTTPFailure,
+    LoopClient,
+    error_message,
+    model_entries,
+    net_error,
+    pick_model,
+    url_query,
+)
+from studio.engine.openai_stream import ChatStream, finish_reason
 from studio.store.secrets import insecure_key_warning, normalize_base_url, resolve_api_key
 
 log = logging.getLogger(__name__)
@@ -41,6 +52,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"  # mlx_lm.server's and llama.cpp server's default port
 ENV_BASE_URL = "STUDIO_BASE_URL"
 _MAX_BODY = 4 * 1024 * 1024  # the most bytes read from a non-streamed answer
+_CANCEL_POLL = 0.02  # seconds between looks at a stream's cancel token
+_DRAIN_S = 1.0  # the most seconds spent reading the end of a body after [DONE]
 
 
 class OpenAIEngine:
@@ -69,7 +82,9 @@ class OpenAIEngine:
         connect_timeout: float = 5.0,
         stall_timeout: float = 60.0,
     ) -> None:
-        self.base_url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+        typed = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        self.base_url = normalize_base_url(typed)  # also the name the key is stored under
+        self._query = url_query(typed)  # kept on every request (Azure's ?api-version=...)
         self.connect_timeout = connect_timeout
         self.stall_timeout = stall_timeout
         self._explicit_key = api_key
@@ -79,12 +94,9 @@ class OpenAIEngine:
         self._model_id = ""
         self._usage_ok = True  # send stream_options.include_usage until the server rejects it
         self._lock = threading.Lock()
-        self._active: dict[CancelToken, http.client.HTTPConnection | None] = {}
-        parts = urlsplit(self.base_url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port
-        self._path = parts.path
+        self._active: set[CancelToken] = set()
+        self._host = urlsplit(self.base_url).hostname or ""
+        self._http = LoopClient(connect_timeout, stall_timeout)
 
     # ------------------------------------------------------------------ protocol
 
@@ -102,7 +114,7 @@ class OpenAIEngine:
         if self._key and (warning := insecure_key_warning(self.base_url)):
             log.warning("%s", warning)
         try:
-            status, headers, body = self._fetch("GET", "/models")
+            status, headers, body = self._http.call(self._fetch("/models"))
         except HTTPFailure as exc:
             raise ModelLoadError(str(exc)) from None
         if status != 200:
@@ -147,16 +159,16 @@ class OpenAIEngine:
         return self._stream(list(messages), params or GenerationParams(), cancel or CancelToken())
 
     def cancel(self) -> None:
-        """Cancel every answer in progress: their sockets are shut down at once."""
+        """Cancel every answer in progress: their connections are closed at once."""
         with self._lock:
-            active = list(self._active.items())
-        for token, conn in active:
+            active = list(self._active)
+        for token in active:
             token.cancel()
-            _shutdown(conn)
 
     def close(self) -> None:
-        """Cancel what runs and forget the model (the engine holds no other resource)."""
+        """Cancel what runs, close the kept-alive connections and forget the model."""
         self.cancel()
+        self._http.close()
         self._info = None
 
     def __enter__(self) -> Self:
@@ -167,63 +179,31 @@ class OpenAIEngine:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _connect(self) -> http.client.HTTPConnection:
-        """An open connection whose socket times out after ``stall_timeout`` (raises HTTPFailure)."""
-        conn: http.client.HTTPConnection
-        if self._https:
-            ctx = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.connect_timeout, context=ctx
-            )
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
-        try:
-            conn.connect()
-        except OSError as exc:
-            conn.close()
-            raise HTTPFailure(net_error(exc, self.base_url, self._host, self.connect_timeout)) from None
-        assert conn.sock is not None
-        conn.sock.settimeout(self.stall_timeout)
-        return conn
+    def _url(self, path: str) -> str:
+        return self.base_url + path + (f"?{self._query}" if self._query else "")
 
     def _headers(self, stream: bool) -> dict[str, str]:
-        headers = {"User-Agent": f"artifacts-studio/{__version__}", "Accept": "application/json"}
-        if stream:
-            headers["Accept"] = "text/event-stream"
-            headers["Content-Type"] = "application/json"
+        headers = {"Accept": "text/event-stream" if stream else "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
         return headers
 
-    def _send(
-        self, conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None
-    ) -> http.client.HTTPResponse:
-        try:
-            conn.request(method, self._path + path, body=body, headers=self._headers(body is not None))
-            return conn.getresponse()
-        except TimeoutError:
-            raise HTTPFailure(
-                f"the server at {self.base_url} did not answer within {self.stall_timeout:g} s"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise HTTPFailure(net_error(exc, self.base_url, self._host, self.connect_timeout)) from None
+    def _failure(self, exc: httpx2.HTTPError, answered: bool) -> str:
+        """One line for a request that failed below HTTP (``answered``: the headers had come)."""
+        if isinstance(exc, httpx2.ReadTimeout):
+            if answered:
+                return self._stalled()
+            return f"the server at {self.base_url} did not answer within {self.stall_timeout:g} s"
+        return net_error(exc, self.base_url, self._host, self.connect_timeout)
 
-    def _fetch(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, bytes]:
-        """A whole (non-streamed) request: (status, headers, body)."""
-        conn = self._connect()
+    async def _fetch(self, path: str) -> tuple[int, httpx2.Headers, bytes]:
+        """A whole (non-streamed) GET: (status, headers, body); raises HTTPFailure."""
+        client = self._http.client
         try:
-            resp = self._send(conn, method, path, body)
-            if resp.status != 200:
-                return resp.status, resp.headers, _read_some(resp)
-            try:
-                data = resp.read(_MAX_BODY)
-            except TimeoutError:
-                raise HTTPFailure(self._stalled()) from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise HTTPFailure(net_error(exc, self.base_url, self._host, self.connect_timeout)) from None
-            return resp.status, resp.headers, data
-        finally:
-            conn.close()
+            async with client.stream("GET", self._url(path), headers=self._headers(False)) as resp:
+                return resp.status_code, resp.headers, await _read_some(resp, _MAX_BODY)
+        except httpx2.HTTPError as exc:
+            raise HTTPFailure(self._failure(exc, answered=False)) from None
 
     def _stalled(self) -> str:
         return f"the server stopped sending (nothing for {self.stall_timeout:g} s)"
@@ -257,149 +237,177 @@ class OpenAIEngine:
         if self._info is None:
             yield Chunk(finish_reason="error", error="no model is loaded")
             return
-        t0 = time.perf_counter()
+        st = ChatStream(time.perf_counter())
+        out: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()
         with self._lock:
-            self._active[token] = None
-        done = threading.Event()
-        threading.Thread(
-            target=self._watch, args=(token, done), name="studio-openai-cancel", daemon=True
-        ).start()
-        state = ChatStream(t0)
+            self._active.add(token)
+        self._http.submit(self._produce(messages, params, token, st, out))
         try:
-            for chunk in self._exchange(messages, params, token, state):
+            while (chunk := out.get()) is not None:
                 if chunk.error and self._key and self._key in chunk.error:  # a server that echoes the key
                     chunk = dataclasses.replace(chunk, error=chunk.error.replace(self._key, "***"))
                 yield chunk
+                if chunk.finish_reason is not None:
+                    return
         finally:
-            done.set()
             with self._lock:
-                conn = self._active.pop(token, None)
-            if not state.finished:  # the consumer closed the generator early
+                self._active.discard(token)
+            if not st.finished:  # the consumer closed the generator early
                 token.cancel()
-            if conn is not None:
-                conn.close()
 
-    def _watch(self, token: CancelToken, done: threading.Event) -> None:
-        # A token cancelled by its owner: shut the socket so a blocked read returns at once.
-        while not done.wait(0.02):
-            if token.cancelled:
-                with self._lock:
-                    conn = self._active.get(token)
-                _shutdown(conn)
-                return
+    async def _produce(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        token: CancelToken,
+        st: ChatStream,
+        out: queue.SimpleQueue[Chunk | None],
+    ) -> None:
+        """Run the exchange (on the loop thread); a cancelled token cancels it, which closes the socket."""
+        task = asyncio.ensure_future(self._exchange(messages, params, token, st, out))
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=_CANCEL_POLL)
+                if token.cancelled and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if not st.finished:
+                failed = None if task.cancelled() else task.exception()
+                if failed is not None:
+                    log.warning("the OpenAI stream failed", exc_info=failed)
+                    out.put(st.end("error", f"the request failed: {type(failed).__name__}: {failed}"))
+                else:
+                    out.put(st.end("cancelled"))
+        finally:
+            out.put(None)
 
-    def _exchange(
-        self, messages: list[ChatMessage], params: GenerationParams, token: CancelToken, st: ChatStream
-    ) -> Generator[Chunk]:
+    async def _exchange(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        token: CancelToken,
+        st: ChatStream,
+        out: queue.SimpleQueue[Chunk | None],
+    ) -> None:
+        client = self._http.client
         for attempt in range(2):
-            try:
-                conn = self._connect()
-            except HTTPFailure as exc:
-                yield st.end("error", str(exc))
-                return
-            with self._lock:
-                self._active[token] = conn
             if token.cancelled:
-                yield st.end("cancelled")
+                out.put(st.end("cancelled"))
                 return
-            body = json.dumps(self._request_body(messages, params)).encode()
+            request = client.build_request(
+                "POST",
+                self._url("/chat/completions"),
+                content=json.dumps(self._request_body(messages, params)).encode(),
+                headers={**self._headers(True), "Content-Type": "application/json"},
+            )
             try:
-                resp = self._send(conn, "POST", "/chat/completions", body)
-            except HTTPFailure as exc:
-                yield st.end("cancelled") if token.cancelled else st.end("error", str(exc))
+                resp = await client.send(request, stream=True)
+            except httpx2.HTTPError as exc:
+                out.put(
+                    st.end("cancelled") if token.cancelled else st.end("error", self._failure(exc, False))
+                )
                 return
-            if resp.status == 200:
-                break
-            data = _read_some(resp)
-            if attempt == 0 and resp.status in (400, 422) and self._usage_ok and b"stream_options" in data:
+            try:
+                if resp.status_code == 200:
+                    await self._answer(resp, st, out)
+                    return
+                data = await _read_some(resp)
+            finally:
+                await resp.aclose()
+            if (
+                attempt == 0
+                and resp.status_code in (400, 422)
+                and self._usage_ok
+                and b"stream_options" in data
+            ):
                 log.info("%s rejects stream_options; counting tokens from the stream", self.base_url)
                 self._usage_ok = False
-                conn.close()
                 continue
-            yield st.end(
-                "error",
-                self._status_message(resp.status, resp.headers, data, "/chat/completions", self._model_id),
+            out.put(
+                st.end(
+                    "error",
+                    self._status_message(
+                        resp.status_code, resp.headers, data, "/chat/completions", self._model_id
+                    ),
+                )
             )
             return
-        ctype = (resp.getheader("Content-Type") or "").lower()
+
+    async def _answer(
+        self, resp: httpx2.Response, st: ChatStream, out: queue.SimpleQueue[Chunk | None]
+    ) -> None:
+        ctype = resp.headers.get("Content-Type", "").lower()
         if ctype.startswith("application/json"):  # a server that ignores stream=true
-            yield from self._whole_answer(resp, st)
+            for chunk in self._whole_answer(await _read_some(resp, _MAX_BODY), st):
+                out.put(chunk)
             return
-        if ctype and not ctype.startswith("text/event-stream"):
-            yield st.end(
-                "error",
-                f"{self.base_url} is not an OpenAI-compatible API: it answered with {ctype.split(';')[0]}",
+        if not ctype.startswith("text/event-stream"):
+            what = ctype.split(";")[0] or "no content type"
+            out.put(
+                st.end("error", f"{self.base_url} is not an OpenAI-compatible API: it answered with {what}")
             )
             return
-        yield from self._events(resp, token, st)
-
-    def _events(self, resp: http.client.HTTPResponse, token: CancelToken, st: ChatStream) -> Generator[Chunk]:
-        parser = SSEParser()
-        while True:
-            try:
-                piece = resp.read1(65536)
-            except TimeoutError:
-                piece, lost = b"", self._stalled()
-            except (OSError, http.client.HTTPException) as exc:
-                piece, lost = b"", f"the server closed the connection mid-answer ({type(exc).__name__})"
-            else:
-                lost = ""
-            if token.cancelled:
-                yield st.end("cancelled")
-                return
-            try:
-                events = parser.feed(piece) if piece else parser.close()
-            except SSEError as exc:
-                yield st.end("error", f"the server sent a malformed event stream: {exc}")
-                return
-            for ev in events:
+        events = aiter(httpx2.EventSource(resp))
+        lost = ""
+        try:
+            async for ev in events:
                 if ev.data.strip() == "[DONE]":
-                    yield st.end(st.finish or "stop")
+                    out.put(st.end(st.finish or "stop"))
+                    await _drain(events)  # the body's end: the connection stays open for the next turn
                     return
-                chunk = st.event(ev.data)
-                if chunk is not None:
-                    yield chunk
-                    if chunk.finish_reason is not None:
+                got = st.event(ev.data)
+                if got is not None:
+                    out.put(got)
+                    if got.finish_reason is not None:
                         return
-            if not piece:
-                if st.finish is not None:  # the answer was complete; only [DONE] is missing
-                    yield st.end(st.finish)
-                elif lost:
-                    yield st.end("error", lost)
-                else:
-                    yield st.end("error", "the server closed the stream before the answer was finished")
-                return
+        except httpx2.SSEError as exc:
+            out.put(st.end("error", f"the server sent a malformed event stream: {exc}"))
+            return
+        except httpx2.ReadTimeout:
+            lost = self._stalled()
+        except httpx2.HTTPError as exc:
+            lost = f"the server closed the connection mid-answer ({type(exc).__name__})"
+        if st.finish is not None:  # the answer was complete; only [DONE] is missing
+            out.put(st.end(st.finish))
+        elif lost:
+            out.put(st.end("error", lost))
+        else:
+            out.put(st.end("error", "the server closed the stream before the answer was finished"))
 
-    def _whole_answer(self, resp: http.client.HTTPResponse, st: ChatStream) -> Generator[Chunk]:
-        data = _read_some(resp, _MAX_BODY)
+    def _whole_answer(self, data: bytes, st: ChatStream) -> list[Chunk]:
         try:
             obj = json.loads(data)
             choice = obj["choices"][0]
             text = (choice.get("message") or {}).get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            yield st.end("error", "the server sent an answer that is not an OpenAI chat completion")
-            return
+            return [st.end("error", "the server sent an answer that is not an OpenAI chat completion")]
         st.usage(obj.get("usage"))
-        if text:
-            yield st.text(text)
-        yield st.end(finish_reason(choice.get("finish_reason")))
+        first = [st.text(text)] if text else []
+        return [*first, st.end(finish_reason(choice.get("finish_reason")))]
 
 
-def _shutdown(conn: http.client.HTTPConnection | None) -> None:
-    sock = conn.sock if conn is not None else None
-    if sock is None:
-        return
-    try:  # the plain socket's shutdown, also for TLS: a blocked read wakes with EOF
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-def _read_some(resp: http.client.HTTPResponse, limit: int = 65536) -> bytes:
+async def _read_some(resp: httpx2.Response, limit: int = 65536) -> bytes:
+    """Up to about ``limit`` bytes of the body; what came before a failure."""
+    parts: list[bytes] = []
+    size = 0
     try:
-        return resp.read(limit)
-    except (OSError, http.client.HTTPException):
-        return b""
+        async for part in resp.aiter_bytes():
+            parts.append(part)
+            size += len(part)
+            if size >= limit:
+                break
+    except httpx2.HTTPError:
+        pass
+    return b"".join(parts)[:limit]
+
+
+async def _drain(events: AsyncIterator[object]) -> None:
+    """Read what follows [DONE] (normally just the end of the body), for a short while at most."""
+    with contextlib.suppress(httpx2.HTTPError, TimeoutError):
+        async with asyncio.timeout(_DRAIN_S):
+            async for _ in events:
+                pass
 
 
 __all__ = ["DEFAULT_BASE_URL", "ENV_BASE_URL", "OpenAIEngine"]
