@@ -8,7 +8,6 @@ The key goes to the system keyring, never to the settings file.
 from __future__ import annotations
 
 import os
-import urllib.request
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
@@ -28,54 +27,53 @@ from studio.ui.jobs import BackgroundJob, one_line, start_job
 _MAX_LIST_BYTES = 4 * 1024 * 1024
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Refuse every redirect: the 3xx answer is raised as an HTTPError."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
-
-
 def list_server_models(base_url: str, api_key: str | None, timeout: float = 5.0) -> list[str]:
     """The model ids an OpenAI-compatible server lists at ``GET <base>/models`` (blocking).
+
+    Uses httpx2 (imported here, off the GUI thread and after the window shows): proxies from the
+    environment, the address's query string kept, no redirect followed (the key would go along).
 
     Raises:
         EngineError: a bad address, no answer, a refusal, or not an OpenAI-compatible answer.
     """
     import json
-    import urllib.error
+    from urllib.parse import urlsplit
+
+    import httpx2
 
     from studio.engine.base import EngineError
+    from studio.engine.openai_http import net_error, url_query
     from studio.store.secrets import normalize_base_url
 
     base = normalize_base_url(base_url)
-    req = urllib.request.Request(base + "/models", headers={"Accept": "application/json"})
+    query = url_query(base_url)
+    headers = {"Accept": "application/json"}
     if api_key:
-        req.add_header("Authorization", f"Bearer {api_key}")
-    # No redirects: urllib would carry the Authorization header to another host, or down to http.
-    opener = urllib.request.build_opener(_NoRedirects)
+        headers["Authorization"] = f"Bearer {api_key}"
     try:
-        with opener.open(req, timeout=timeout) as resp:
-            data = json.loads(resp.read(_MAX_LIST_BYTES).decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        if 300 <= e.code < 400:
-            where = e.headers.get("Location", "elsewhere") if e.headers else "elsewhere"
-            raise EngineError(
-                f"{base} answered {e.code}, a redirect to {where}: not followed (the key would go "
-                "along); give the address it redirects to"
-            ) from None
-        hint = " (check the API key)" if e.code in (401, 403) else ""
-        raise EngineError(f"{base} answered {e.code} {e.reason}{hint}") from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise EngineError(f"no answer from {base}: {reason}") from None
+        with (
+            httpx2.Client(timeout=timeout, follow_redirects=False) as client,
+            client.stream("GET", base + "/models" + (f"?{query}" if query else ""), headers=headers) as resp,
+        ):
+            status, reason, where = resp.status_code, resp.reason_phrase, resp.headers.get("Location")
+            raw = b""
+            if status == 200:
+                for part in resp.iter_bytes():
+                    raw += part
+                    if len(raw) >= _MAX_LIST_BYTES:
+                        break
+    except httpx2.HTTPError as e:  # one line: refused, DNS, TLS, timeout, dropped
+        raise EngineError(net_error(e, base, urlsplit(base).hostname or "", timeout)) from None
+    if 300 <= status < 400:
+        raise EngineError(
+            f"{base} answered {status}, a redirect to {where or 'elsewhere'}: not followed (the key would "
+            "go along); give the address it redirects to"
+        )
+    if status != 200:
+        hint = " (check the API key)" if status in (401, 403) else ""
+        raise EngineError(f"{base} answered {status} {reason}{hint}")
+    try:
+        data = json.loads(raw[:_MAX_LIST_BYTES])
     except ValueError:
         raise EngineError(f"{base}/models did not answer JSON: is it an OpenAI-compatible server?") from None
     items = data.get("data") if isinstance(data, dict) else None
@@ -213,10 +211,12 @@ class ServerForm(QWidget):
 
         def work(job: BackgroundJob) -> dict[str, Any]:
             from studio.engine.base import EngineError
+            from studio.engine.openai_http import url_query
             from studio.store.secrets import normalize_base_url, set_api_key
 
             base = normalize_base_url(url)
-            options: dict[str, Any] = {"base_url": base}
+            query = url_query(url)  # e.g. Azure's ?api-version=...: the engine sends it on every request
+            options: dict[str, Any] = {"base_url": base + (f"?{query}" if query else "")}
             if key:
                 try:
                     set_api_key(base, key)
