@@ -2,8 +2,10 @@
 
 Interleaved repetitions against the same server, same request (greedy, fixed max_tokens):
 
-* raw: ``http.client`` POST with ``stream: true``, ``data:`` lines split by hand, JSON decoded;
-* engine: ``OpenAIEngine.stream_chat`` (SSE parser, Chunk records, cancel watcher thread).
+* raw http: ``http.client`` POST with ``stream: true``, ``data:`` lines split by hand, JSON decoded;
+* raw httpx2: the same with a synchronous ``httpx2.Client`` and its ``EventSource`` (the library alone);
+* engine: ``OpenAIEngine.stream_chat`` (httpx2's async client on the engine's loop thread, its
+  EventSource, Chunk records handed to the caller's thread, the cancel watch).
 
 Both are timed where the text arrives: time to first token (from just before the request) and decode
 tok/s (deltas after the first / time from first to last delta; the server sends one delta per token).
@@ -30,7 +32,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpx2
 
 from studio.engine.base import ChatMessage, GenerationParams
 from studio.engine.openai import OpenAIEngine
@@ -70,10 +75,8 @@ def start_server(model: str, folder: Path) -> tuple[subprocess.Popen[bytes], str
     raise SystemExit(f"mlx_lm server did not start; see {folder / 'server.log'}")
 
 
-def raw_run(base: str, model: str, max_tokens: int) -> tuple[float, float, int]:
-    """(ttft s, decode tok/s, deltas) with nothing but http.client and json."""
-    parts = urlsplit(base)
-    body = {
+def request_body(model: str, max_tokens: int) -> dict[str, Any]:
+    return {
         "model": model,
         "messages": ASK,
         "stream": True,
@@ -82,6 +85,12 @@ def raw_run(base: str, model: str, max_tokens: int) -> tuple[float, float, int]:
         "max_tokens": max_tokens,
         "stream_options": {"include_usage": True},
     }  # the very body the engine sends
+
+
+def raw_run(base: str, model: str, max_tokens: int) -> tuple[float, float, int]:
+    """(ttft s, decode tok/s, deltas) with nothing but http.client and json."""
+    parts = urlsplit(base)
+    body = request_body(model, max_tokens)
     t0 = time.perf_counter()
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
     conn.request(
@@ -96,6 +105,20 @@ def raw_run(base: str, model: str, max_tokens: int) -> tuple[float, float, int]:
         if (choices[0].get("delta") or {}).get("content"):
             stamps.append(time.perf_counter())
     conn.close()
+    return _figures(t0, stamps)
+
+
+def httpx2_run(client: httpx2.Client, base: str, model: str, max_tokens: int) -> tuple[float, float, int]:
+    """(ttft s, decode tok/s, deltas) with a plain httpx2 client and its EventSource."""
+    t0 = time.perf_counter()
+    stamps: list[float] = []
+    with client.stream("POST", base + "/chat/completions", json=request_body(model, max_tokens)) as resp:
+        for event in httpx2.EventSource(resp):
+            if event.data.strip() == "[DONE]":
+                break
+            choices = json.loads(event.data).get("choices") or [{}]
+            if (choices[0].get("delta") or {}).get("content"):
+                stamps.append(time.perf_counter())
     return _figures(t0, stamps)
 
 
@@ -135,22 +158,26 @@ def main(argv: list[str] | None = None) -> int:
             engine = OpenAIEngine(base, stall_timeout=120)
             name = engine.load(model).extra["id"]
             raw_run(base, str(name), 8)  # warm up: load, first compile, prompt cache
-            rows: dict[str, list[tuple[float, float, int]]] = {"raw http": [], "engine": []}
+            client = httpx2.Client(timeout=120)
+            rows: dict[str, list[tuple[float, float, int]]] = {"raw http": [], "raw httpx2": [], "engine": []}
             for _ in range(args.reps):
                 rows["raw http"].append(raw_run(base, str(name), args.max_tokens))
+                rows["raw httpx2"].append(httpx2_run(client, base, str(name), args.max_tokens))
                 rows["engine"].append(engine_run(engine, args.max_tokens))
+            client.close()
+            engine.close()
         finally:
             if proc is not None:
                 proc.kill()
                 proc.wait(10)
     print(f"# {platform.machine()} {platform.system()}, {base}, model {Path(model).name}, reps {args.reps}")
-    print(f"{'path':<10} {'ttft ms':>9} {'tok/s':>9} {'tokens':>7} {'vs raw':>7}")
+    print(f"{'path':<11} {'ttft ms':>9} {'tok/s':>9} {'tokens':>7} {'vs raw':>7}")
     raw_tps = statistics.median(r[1] for r in rows["raw http"])
     for label, runs in rows.items():
         ttft = statistics.median(r[0] for r in runs) * 1000
         tps = statistics.median(r[1] for r in runs)
         tokens = statistics.median(r[2] for r in runs)
-        print(f"{label:<10} {ttft:>9.1f} {tps:>9.1f} {tokens:>7.0f} {tps / raw_tps:>7.3f}")
+        print(f"{label:<11} {ttft:>9.1f} {tps:>9.1f} {tokens:>7.0f} {tps / raw_tps:>7.3f}")
     return 0
 
 

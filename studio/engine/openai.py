@@ -267,7 +267,10 @@ class OpenAIEngine:
         task = asyncio.ensure_future(self._exchange(messages, params, token, st, out))
         try:
             while not task.done():
-                await asyncio.wait({task}, timeout=_CANCEL_POLL)
+                try:
+                    await asyncio.wait({task}, timeout=_CANCEL_POLL)
+                except asyncio.CancelledError:  # the engine is closing: end this answer as cancelled
+                    token.cancel()
                 if token.cancelled and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

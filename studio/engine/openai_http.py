@@ -97,8 +97,17 @@ def _serve(loop: asyncio.AbstractEventLoop) -> None:
 def _stop(loop: asyncio.AbstractEventLoop, client: httpx2.AsyncClient) -> None:
     if loop.is_closed():
         return
-    done = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+    done = asyncio.run_coroutine_threadsafe(_shutdown(client), loop)
     done.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+
+
+async def _shutdown(client: httpx2.AsyncClient) -> None:
+    """Cancel the requests still running (each ends its stream), then close the connections."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await client.aclose()
 
 
 def url_query(url: str) -> str:

@@ -188,3 +188,22 @@ def test_cli_generate_through_the_server(
     assert (turn["finish_reason"], turn["generated_tokens"], turn["error"]) == ("length", 16, None)
     assert turn["prompt_tokens"] > 0 and turn["ttft_s"] is not None and result["text"]
     assert "generate" not in out.err  # no usage error
+
+
+def test_a_greedy_answer_through_a_proxy_from_the_environment(
+    mlx_server: Server, remote: OpenAIEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forward_proxy import forward_proxy
+
+    direct = collect(remote.stream_chat(MSGS, GREEDY))
+    with forward_proxy() as proxy:
+        for name in ("NO_PROXY", "no_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        eng = OpenAIEngine(mlx_server.url, connect_timeout=2, stall_timeout=30)
+        eng.load(mlx_server.model)
+        proxied = collect(eng.stream_chat(MSGS, GREEDY))
+        eng.close()
+    assert proxy.seen == [f"GET {mlx_server.url}/models", f"POST {mlx_server.url}/chat/completions"]
+    assert (proxied.text, proxied.last.finish_reason) == (direct.text, direct.last.finish_reason)
+    assert proxied.last.generated_tokens == direct.last.generated_tokens

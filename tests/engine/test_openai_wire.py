@@ -318,3 +318,21 @@ def test_the_base_urls_query_string_is_kept_on_every_request() -> None:
             "/v1/models?api-version=2024-10-21",
             "/v1/chat/completions?api-version=2024-10-21",
         ]
+
+
+def test_closing_the_engine_mid_answer_ends_the_stream_as_cancelled() -> None:
+    with stub_mod.stub_server() as server:
+        server.cfg.mode, server.cfg.interval = "slow", 5.0  # the reader waits on the socket
+        eng = engine_for(server)
+        stream = eng.stream_chat(MSGS)
+        assert next(stream).text == "Hello"
+        closer = threading.Thread(target=eng.close)
+        closer.start()
+        rest = list(stream)  # ends at once, not at the next piece
+        closer.join(5)
+        assert rest[-1].finish_reason == "cancelled"
+        assert server.disconnected.wait(5)
+        server.cfg.mode = "ok"
+        eng.load("stub-model")  # a closed engine can be loaded and used again
+        assert collect(eng.stream_chat(MSGS)).last.finish_reason == "stop"
+        eng.close()
