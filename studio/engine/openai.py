@@ -53,7 +53,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"  # mlx_lm.server's and llama.cpp s
 ENV_BASE_URL = "STUDIO_BASE_URL"
 _MAX_BODY = 4 * 1024 * 1024  # the most bytes read from a non-streamed answer
 _CANCEL_POLL = 0.02  # seconds between looks at a stream's cancel token
-_DRAIN_S = 1.0  # the most seconds spent reading the end of a body after [DONE]
+_DRAIN_S = 2.0  # the most seconds spent reading the end of a body after [DONE] (normally none)
 
 
 class OpenAIEngine:
@@ -356,8 +356,10 @@ class OpenAIEngine:
         try:
             async for ev in events:
                 if ev.data.strip() == "[DONE]":
-                    out.put(st.end(st.finish or "stop"))
-                    await _drain(events)  # the body's end: the connection stays open for the next turn
+                    last = st.end(st.finish or "stop")
+                    # Read the body's end first: the connection is back in the pool for the next turn.
+                    await _drain(events)
+                    out.put(last)
                     return
                 got = st.event(ev.data)
                 if got is not None:
