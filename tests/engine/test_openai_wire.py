@@ -336,3 +336,24 @@ def test_closing_the_engine_mid_answer_ends_the_stream_as_cancelled() -> None:
         eng.load("stub-model")  # a closed engine can be loaded and used again
         assert collect(eng.stream_chat(MSGS)).last.finish_reason == "stop"
         eng.close()
+
+
+# ---------------------------------------------------------------------- one-line failures below HTTP
+
+
+def test_https_to_a_plain_http_server_is_one_line() -> None:
+    with stub_mod.stub_server() as server:
+        url = server.url.replace("http://", "https://")
+        with pytest.raises(ModelLoadError) as err:
+            OpenAIEngine(url, connect_timeout=5).load("stub-model")
+    message = str(err.value)
+    assert message.startswith(f"The secure (https) connection to {url} failed: ") and "\n" not in message
+
+
+def test_a_connect_timeout_is_one_line() -> None:
+    import httpx2
+
+    from studio.engine.openai_http import net_error
+
+    message = net_error(httpx2.ConnectTimeout("timed out"), "http://10.0.0.9:8080/v1", "10.0.0.9", 5)
+    assert message == "The server at http://10.0.0.9:8080/v1 did not answer within 5 s"
