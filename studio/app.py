@@ -106,6 +106,9 @@ def _run(args: argparse.Namespace) -> int:
     from studio.store.settings import load_settings, with_overrides
 
     stored_settings = load_settings()
+    from studio.ui import theme
+
+    theme.install(app, theme.mode_from(stored_settings.theme))
     overrides = flag_overrides(args)
     settings = with_overrides(stored_settings, **overrides)
     library, notices = open_library(getattr(args, "data_dir", None))

@@ -34,7 +34,9 @@ from pygments.util import ClassNotFound
 log = logging.getLogger(__name__)
 
 CODE_BG = "#f4f5f7"
-"""Background of code blocks (light neutral theme)."""
+"""Background of code blocks in the light theme."""
+CODE_THEMES = {"light": ("friendly", CODE_BG), "dark": ("github-dark", "#11151a")}
+"""Per theme: the pygments style and the code background (readable on the chat's background)."""
 MAX_HIGHLIGHT_CHARS = 60_000
 """Longer code blocks are shown unhighlighted (pygments cost grows with the block)."""
 HIGHLIGHT_CHUNK_LINES = 24
@@ -43,7 +45,29 @@ COPY_SCHEME = "copy:"
 """Links ``copy:<key>`` in the HTML ask the view to copy the code block ``codes[key]``."""
 
 _LANG_ALIASES = {"js": "javascript", "ts": "typescript", "sh": "bash", "shell": "bash", "py": "python"}
-_FORMATTER = HtmlFormatter(nowrap=True, noclasses=True, style="friendly")
+_code_theme = "light"
+
+
+def set_code_theme(name: str) -> None:
+    """Colour code blocks for the "light" or "dark" theme from now on (already rendered HTML keeps its colours)."""
+    global _code_theme
+    if name not in CODE_THEMES:
+        raise ValueError(f"unknown code theme {name!r}")
+    _code_theme = name
+
+
+def code_theme() -> str:
+    """The code colours in use: "light" or "dark"."""
+    return _code_theme
+
+
+def _code_bg() -> str:
+    return CODE_THEMES[_code_theme][1]
+
+
+@functools.cache
+def _formatter(theme: str) -> HtmlFormatter:
+    return HtmlFormatter(nowrap=True, noclasses=True, style=CODE_THEMES[theme][0])
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,13 +102,17 @@ def highlight_code(code: str, lang: str) -> str:
     return "".join(_highlight_chunk(chunk, lang.lower()) for chunk in code_chunks(code))
 
 
-@functools.lru_cache(maxsize=1024)
 def _highlight_chunk(chunk: str, lang: str) -> str:
+    return _highlight_themed(chunk, lang, _code_theme)
+
+
+@functools.lru_cache(maxsize=1024)
+def _highlight_themed(chunk: str, lang: str, theme: str) -> str:
     lexer = _lexer(lang) if lang else None
     if lexer is None or not chunk or len(chunk) > MAX_HIGHLIGHT_CHARS:
         return html.escape(chunk, quote=False)
     # No italics: Qt falls back to another font for italic monospace, with taller lines.
-    out = pyg_highlight(chunk, lexer, _FORMATTER).replace("; font-style: italic", "")
+    out = pyg_highlight(chunk, lexer, _formatter(theme)).replace("; font-style: italic", "")
     out = out.replace(' style="font-style: italic"', "")
     # Pygments may add or drop the final newline; keep the chunk's own.
     return out.removesuffix("\n") + ("\n" if chunk.endswith("\n") else "")
@@ -131,7 +159,7 @@ def _chunk_table(body: str, label: str, copy: str, first: bool, last: bool) -> s
         )
     margins = f"margin-top: {4 if first else 0}px; margin-bottom: {10 if last else 0}px"
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="0" bgcolor="{CODE_BG}" style="{margins}">'
+        f'<table width="100%" cellspacing="0" cellpadding="0" bgcolor="{_code_bg()}" style="{margins}">'
         + "".join(rows)
         + "</table>\n"
     )
@@ -162,7 +190,7 @@ def _render_image(
 def _render_code_inline(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    return f'<code style="background-color:{CODE_BG}">{html.escape(tokens[idx].content)}</code>'
+    return f'<code style="background-color:{_code_bg()}">{html.escape(tokens[idx].content)}</code>'
 
 
 def _render_table_open(

@@ -38,6 +38,7 @@ class Settings:
             None: each engine's default (on for MLX on Metal and CUDA on a GPU, off on a CPU).
         draft_model: a small model folder or repo id drafting for the loaded one (MLX, CUDA; the catalog
             pairs Qwen2.5-Coder-0.5B with 7B/14B/32B), or None.
+        theme: the look: "system" (follow the platform's light or dark mode), "light" or "dark".
         extra: keys this version does not know, kept as they were.
     """
 
@@ -52,6 +53,7 @@ class Settings:
     auto_fix: int = 1
     prompt_lookup: bool | None = None
     draft_model: str | None = None
+    theme: str = "system"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +65,8 @@ class Settings:
             raise ValueError("engine must not be empty")
         if not 0 <= self.auto_fix <= 3:
             raise ValueError("auto_fix must be between 0 and 3")
+        if self.theme not in ("system", "light", "dark"):
+            raise ValueError("theme must be system, light or dark")
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "extra"}
@@ -81,6 +85,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "auto_fix": (int,),
     "prompt_lookup": (bool, type(None)),
     "draft_model": (str, type(None)),
+    "theme": (str,),
 }
 
 

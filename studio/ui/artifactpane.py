@@ -31,6 +31,7 @@ from studio.core.serving import RESET_DONE_TITLE, RESET_PATH, SCHEME, ArtifactSe
 from studio.ui.console import ConsoleStrip
 from studio.ui.diffview import DiffView
 from studio.ui.sourceeditor import SourcePanel
+from studio.ui.theme import icon
 from studio.ui.versionbar import VersionBar
 from studio.web.liveness import ShadowProbe
 from studio.web.page import LinkConfirm, LinkOpener, entry, update_summary
@@ -68,12 +69,20 @@ class _Slot:
     started: bool = False  # Chromium reported the load of ``url`` (a load can be dropped)
 
 
+EMPTY_PANE = (
+    "No artifact yet.\n\nAsk in the chat for something visual: it renders here, live, while the model "
+    "writes, in a sandbox with no network."
+)
+
+
 class _Stack(QWidget):
     """Two views on top of each other; both 'visible' so the back one renders while it loads."""
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         for child in self.findChildren(SandboxView):
             child.setGeometry(self.rect())
+        for label in self.findChildren(QLabel, "emptyHint", Qt.FindChildOption.FindDirectChildrenOnly):
+            label.setGeometry(self.rect())
         super().resizeEvent(event)
 
 
@@ -103,6 +112,7 @@ class ArtifactPane(QWidget):
     runRequested = Signal(str)
     stateReset = Signal(str)
     livenessChecked = Signal(str, dict)
+    compareRequested = Signal()
 
     def __init__(
         self,
@@ -150,19 +160,21 @@ class ArtifactPane(QWidget):
         self._badge.setCheckable(True)
         self._badge.setObjectName("errorBadge")
         self._badge.setVisible(False)
-        self._copy = QPushButton("Copy source")
+        self._copy = QPushButton(icon("copy"), "Copy source")
         self._copy.clicked.connect(self.copy_source)
-        self._reload = QPushButton("Reload")
+        self._reload = QPushButton(icon("reload"), "Reload")
         self._reload.clicked.connect(self.reload)
         self.network_toggle = QToolButton()
         self.network_toggle.setText("Network")
+        self.network_toggle.setIcon(icon("network"))
+        self.network_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.network_toggle.setCheckable(True)
         self.network_toggle.setEnabled(False)
         self.network_toggle.setToolTip(
             "Let this artifact reach the network (off: only the offline libraries and its own files)"
         )
         self.network_toggle.toggled.connect(self._network_toggled)
-        self._reset_state = QPushButton("Reset state")
+        self._reset_state = QPushButton(icon("reset"), "Reset state")
         self._reset_state.setToolTip("Forget what this artifact stored and run it again")
         self._reset_state.clicked.connect(self.reset_state)
         for button in (self._badge, self._copy, self._reload, self.network_toggle, self._reset_state):
@@ -170,6 +182,7 @@ class ArtifactPane(QWidget):
         self.version_bar = VersionBar()
         self.version_bar.versionRequested.connect(self.versionRequested.emit)
         self.version_bar.restoreRequested.connect(self.restoreRequested.emit)
+        self.version_bar.compareRequested.connect(self.compareRequested.emit)
         header = QHBoxLayout()
         header.addWidget(self._title, 1)
         header.addWidget(self.version_bar)
@@ -200,6 +213,10 @@ class ArtifactPane(QWidget):
         self.diff_view = DiffView()
         self.tabs = QTabWidget()
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.empty_hint = QLabel(EMPTY_PANE, self._stack)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.tabs.addTab(self._stack, "Preview")
         self.tabs.addTab(self.source_panel, "Source")
         self.tabs.addTab(self.diff_view, "Diff")
@@ -284,6 +301,8 @@ class ArtifactPane(QWidget):
         self._kind.clear()
         self.source_panel.set_source("")
         self.set_versions([], None)
+        self.empty_hint.show()
+        self.empty_hint.raise_()
         self._show_console()
 
     def set_check_line(self, text: str, ok: bool) -> None:
@@ -411,6 +430,7 @@ class ArtifactPane(QWidget):
             return
         self._seq += 1
         self._loading = True
+        self.empty_hint.hide()
         self._settle.stop()
         back.watchdog.stop()
         back.render, back.entries, back.seq = render, [], self._seq

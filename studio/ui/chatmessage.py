@@ -34,6 +34,7 @@ class UserMessage(QFrame):
     def __init__(self, text: str, attachments: list[tuple[str, int]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("userMsg")
+        self.setProperty("role", "user")
         box = QVBoxLayout(self)
         box.setContentsMargins(12, 8, 12, 8)
         box.setSpacing(4)
@@ -75,6 +76,7 @@ class AssistantMessage(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("assistantMsg")
+        self.setProperty("role", "assistant")
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
@@ -192,6 +194,12 @@ class AssistantMessage(QFrame):
                 lines = max(0, _line_count(body) - 1)
                 open_block, title, kind, version = True, "Artifact", _fence_lang(body), None
             widget.set_info(title, kind, version, lines, open_block and not self.finished)
+
+    def restyle(self) -> None:
+        """Render the markdown again in the current theme's colours."""
+        for widget in self.widgets():
+            if isinstance(widget, MarkdownSegment):
+                widget.restyle()
 
     # -- inspection ------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from studio.ui import theme
 from studio.ui.chatmessage import AssistantMessage, UserMessage
-from studio.ui.chatwidgets import CHAT_QSS, BranchSwitch
+from studio.ui.chatwidgets import BranchSwitch
 from studio.ui.filedrop import FileDropTarget
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,30 @@ MAX_RENDER_MS = 250
 FRAME_BUDGET = 4
 """The next render waits at least this many times the last frame's cost."""
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+EMPTY_TITLE = "What shall we make?"
+EMPTY_HINT = (
+    "Ask for something visual and interactive: “a bouncing balls simulation”, “a snake game”, "
+    "“a chart of this CSV”. It appears live on the right while the model writes.\n\n"
+    "Drop files here to attach them · Enter sends · Esc stops"
+)
+
+
+def empty_state(title: str, hint: str, parent: QWidget | None = None) -> QWidget:
+    """A centred title and a muted hint saying what to do next (object names emptyTitle / emptyHint)."""
+    box = QWidget(parent)
+    box.setObjectName("emptyState")
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(24, 48, 24, 24)
+    head = QLabel(title, box)
+    head.setObjectName("emptyTitle")
+    head.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    body = QLabel(hint, box)
+    body.setObjectName("emptyHint")
+    body.setWordWrap(True)
+    body.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    lay.addWidget(head)
+    lay.addWidget(body)
+    return box
 
 
 class ChatView(FileDropTarget, QWidget):
@@ -56,10 +81,11 @@ class ChatView(FileDropTarget, QWidget):
         self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.column = QWidget()
         self.column.setObjectName("chatColumn")
-        self.column.setStyleSheet(CHAT_QSS)
         self._box = QVBoxLayout(self.column)
-        self._box.setContentsMargins(14, 12, 14, 12)
-        self._box.setSpacing(12)
+        self._box.setContentsMargins(16, 14, 16, 14)
+        self._box.setSpacing(14)
+        self.empty_state = empty_state(EMPTY_TITLE, EMPTY_HINT, self.column)
+        self._box.addWidget(self.empty_state)
         self._box.addStretch(1)
         self.scroll_area.setWidget(self.column)
         outer = QVBoxLayout(self)
@@ -79,6 +105,8 @@ class ChatView(FileDropTarget, QWidget):
         bar = self.scroll_area.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
+        if (themes := theme.manager()) is not None:
+            themes.changed.connect(self.restyle)
 
     # -- the public API ----------------------------------------------------------------------
 
@@ -88,12 +116,23 @@ class ChatView(FileDropTarget, QWidget):
         self._dirty.clear()
         self._messages.clear()
         self._switches.clear()
-        while self._box.count() > 1:
-            item = self._box.takeAt(0)
+        for i in reversed(range(self._box.count() - 1)):
+            item = self._box.itemAt(i)
             widget = item.widget() if item is not None else None
+            if widget is self.empty_state:
+                continue
+            self._box.takeAt(i)
             if widget is not None:
                 widget.deleteLater()
+        self.empty_state.show()
         self._follow = True
+
+    def restyle(self, _name: str = "") -> None:
+        """Render every answer again in the current theme's colours (rich text carries its colours)."""
+        self.flush()
+        for msg in self._messages.values():
+            if isinstance(msg, AssistantMessage):
+                msg.restyle()
 
     def add_user_message(
         self, msg_id: str, text: str, attachments: list[tuple[str, int]] | None = None
@@ -207,6 +246,7 @@ class ChatView(FileDropTarget, QWidget):
             old.deleteLater()
         self._messages[msg_id] = widget  # type: ignore[assignment]
         self._box.insertWidget(self._box.count() - 1, widget)
+        self.empty_state.hide()
 
     def _assistant(self, msg_id: str) -> AssistantMessage | None:
         msg = self._messages.get(msg_id)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from studio.core.markdown_render import COPY_SCHEME, IncrementalRenderer
+from studio.ui.theme import rich_css
 
 log = logging.getLogger(__name__)
 
@@ -23,42 +24,20 @@ MAX_LABEL_HTML = 4000
 GROUP_LABELS = 16
 """Finished labels per group widget."""
 
-# Qt rich text understands a CSS subset; this sheet is put in front of every label's HTML.
+# Qt rich text understands a CSS subset; this sheet (and the theme's colours, studio.ui.theme.rich_css)
+# is put in front of every label's HTML.
 RICH_CSS = """
 p { margin-top: 2px; margin-bottom: 8px; }
 h1 { font-size: 20px; margin-top: 8px; margin-bottom: 6px; }
 h2 { font-size: 17px; margin-top: 8px; margin-bottom: 6px; }
 h3, h4, h5, h6 { font-size: 15px; margin-top: 6px; margin-bottom: 4px; }
-a { color: #0b62c4; }
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 pre.code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; white-space: pre-wrap;
            margin-top: 0px; margin-bottom: 0px; }
-td.codehead { color: #6a737d; font-size: 11px; }
-table.md { border-color: #d0d7de; margin-bottom: 8px; }
-th { background-color: #f0f2f5; }
-blockquote { color: #57606a; margin-left: 14px; }
+td.codehead { font-size: 11px; }
+table.md { margin-bottom: 8px; }
+blockquote { margin-left: 14px; }
 li { margin-bottom: 2px; }
-span.img { color: #6a737d; }
-"""
-
-# Widget styles for the whole chat column (light neutral theme).
-CHAT_QSS = """
-QWidget#chatColumn { background: #fbfbfc; }
-QFrame#userMsg { background: #eef2f8; border: 1px solid #dde4ee; border-radius: 10px; }
-QFrame#assistantMsg { background: transparent; }
-QLabel#role { color: #6a737d; font-size: 11px; font-weight: 600; }
-QLabel#chip { background: #ffffff; border: 1px solid #d0d7de; border-radius: 8px; padding: 1px 6px;
-              color: #394049; font-size: 11px; }
-QLabel#status { color: #6a737d; font-style: italic; }
-QLabel#statusError { color: #b42318; font-weight: 600; }
-QLabel#notice { color: #57606a; font-size: 12px; }
-QLabel#noticeError { color: #b42318; font-size: 12px; }
-QFrame#artifactCard { background: #ffffff; border: 1px solid #c9d3e0; border-radius: 8px; }
-QFrame#artifactCard:hover { border: 1px solid #0b62c4; }
-QLabel#cardTitle { font-weight: 600; color: #1f2328; }
-QLabel#cardMeta { color: #6a737d; font-size: 11px; }
-QLabel#thinkHead { color: #8a929b; font-size: 12px; }
-QLabel#thinkBody { color: #8a929b; font-size: 12px; }
 """
 
 
@@ -86,7 +65,16 @@ class RichLabel(QLabel):
         if html_text != self._html:
             self._html = html_text
             self._hfw.clear()
-            self.setText(f"<style>{RICH_CSS}</style>{html_text}" if html_text else "")
+            self._show()
+
+    def _show(self) -> None:
+        html_text = self._html
+        self.setText(f"<style>{RICH_CSS}{rich_css()}</style>{html_text}" if html_text else "")
+
+    def restyle(self) -> None:
+        """Show the same HTML with the current theme's colours."""
+        self._hfw.clear()
+        self._show()
 
     def heightForWidth(self, width: int) -> int:
         # QLabel lays its rich text out again on every call; layouts ask often (scroll bar on/off).
@@ -129,6 +117,23 @@ class MarkdownSegment(QWidget):
         self._box.addWidget(self._tail)
         self._text: str | None = None
 
+    def restyle(self) -> None:
+        """Render the markdown again with the current theme's colours (code blocks too)."""
+        text, self._text = self._text, None
+        self._renderer = IncrementalRenderer()
+        self._drop_stable()
+        self._tail.restyle()
+        if text is not None:
+            self.set_text(text)
+
+    def _drop_stable(self) -> None:
+        for group in self._groups:
+            self._box.removeWidget(group)
+            group.deleteLater()
+        self._groups.clear()
+        self._group_boxes.clear()
+        self._stable.clear()
+
     def _label(self, html_text: str = "") -> RichLabel:
         label = RichLabel(html_text, self)
         label.linkActivated.connect(self._on_link)
@@ -141,12 +146,7 @@ class MarkdownSegment(QWidget):
         self._text = text
         step = self._renderer.set_text(text)
         if step.reset:
-            for group in self._groups:
-                self._box.removeWidget(group)
-                group.deleteLater()
-            self._groups.clear()
-            self._group_boxes.clear()
-            self._stable.clear()
+            self._drop_stable()
         # Finished blocks go into labels of bounded size: painting and layout stay cheap.
         batch: list[str] = []
         for piece in step.pieces:

@@ -33,16 +33,6 @@ log = logging.getLogger(__name__)
 NOTICE_MS = 5000
 """How long a refusal stays visible under the input."""
 
-_QSS = """
-QPlainTextEdit#input { border: 1px solid #c9d3e0; border-radius: 8px; padding: 4px; background: #ffffff; }
-QPlainTextEdit#input:focus { border: 1px solid #0b62c4; }
-QFrame#chip { background: #eef2f8; border: 1px solid #d0d7de; border-radius: 9px; }
-QFrame#chip QLabel { color: #394049; font-size: 11px; }
-QFrame#chip QToolButton { border: none; color: #6a737d; font-weight: 700; padding: 0px 2px; }
-QFrame#chip QToolButton:hover { color: #b42318; }
-QLabel#refusal { color: #b42318; font-size: 11px; }
-"""
-
 
 class PromptEdit(FileDropTarget, QPlainTextEdit):
     """The input box: Enter sends, Shift+Enter is a newline, Esc stops; file drops go to the composer.
@@ -130,7 +120,8 @@ class Composer(FileDropTarget, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
-        self.setStyleSheet(_QSS)
+        self.setObjectName("composer")  # styled by the application theme (studio.ui.theme)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._busy = False
         self._chips: list[AttachmentChip] = []
 

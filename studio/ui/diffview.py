@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from studio.ui import theme
+
 log = logging.getLogger(__name__)
 
 CONTEXT_LINES = 3
-_STYLE = {
-    "+": "background:#e6ffec;color:#116329;",
-    "-": "background:#ffebe9;color:#82071e;",
-    "@": "background:#ddf4ff;color:#0550ae;",
-    " ": "color:#444;",
-}
+
+
+def _styles() -> dict[str, str]:
+    """The inline style of each kind of diff line, in the current theme's colours."""
+    p = theme.current()
+    return {
+        mark: f"background:{bg};color:{fg};"
+        for mark, (bg, fg) in (("+", p.diff_add), ("-", p.diff_del), ("@", p.diff_hunk))
+    } | {" ": f"color:{p.muted};"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +55,12 @@ def diff_html(lines: list[str]) -> str:
     if not lines:
         return "<p><i>No differences.</i></p>"
     rows = []
+    styles = _styles()
     for ln in lines:
         if ln.startswith(("+++", "---")):
             continue
-        mark = ln[:1] if ln[:1] in _STYLE else " "
-        rows.append(f'<div style="{_STYLE[mark]}white-space:pre;">{html_lib.escape(ln) or "&nbsp;"}</div>')
+        mark = ln[:1] if ln[:1] in styles else " "
+        rows.append(f'<div style="{styles[mark]}white-space:pre;">{html_lib.escape(ln) or "&nbsp;"}</div>')
     return '<div style="font-family:monospace;">' + "".join(rows) + "</div>"
 
 
@@ -89,6 +95,8 @@ class DiffView(QWidget):
         layout.addWidget(self.browser, 1)
         self.old_pick.currentIndexChanged.connect(lambda _i: self.refresh())
         self.new_pick.currentIndexChanged.connect(lambda _i: self.refresh())
+        if (themes := theme.manager()) is not None:
+            themes.changed.connect(lambda _name: self.refresh())
 
     def set_versions(self, versions: list[tuple[int, str, str]], current: int | None = None) -> None:
         """Offer these versions; compare ``current`` (default the newest) with the one before it.

@@ -26,10 +26,12 @@ from studio.engine.base import GenerationParams
 from studio.store.library import Library
 from studio.store.settings import Settings, SettingsState
 from studio.store.writer import LibraryWriter
+from studio.ui import theme
 from studio.ui.answerrunner import AnswerRunner
 from studio.ui.artifactpane import ArtifactPane
 from studio.ui.autofix import AutoFixer, auto_fix_setting
 from studio.ui.chatview import ChatView
+from studio.ui.compare import CompareView, open_compare
 from studio.ui.composer import Composer
 from studio.ui.exportdialog import ArtifactExport
 from studio.ui.generation import GenerationController
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
         self.pane.versionRequested.connect(f.show_version_number)
         self.pane.restoreRequested.connect(f.restore_version)
         self.pane.runRequested.connect(f.run_edit)
+        self.pane.compareRequested.connect(self.open_compare)
         self.pane.rendered.connect(m.leave_welcome)  # content on screen leaves the welcome view
         self.pane.rendered.connect(f.on_rendered)
         f.titleChanged.connect(self.setWindowTitle)
@@ -266,6 +269,13 @@ class MainWindow(QMainWindow):
         self.composer.focus_input()
 
     @Slot()
+    def open_compare(self) -> CompareView | None:
+        """Two versions of the artifact side by side with their diff (None with fewer than two)."""
+        return open_compare(
+            self, self.pane_profile, self.server, self.artifact_id, self.flow.stored, self.flow.current_number
+        )
+
+    @Slot()
     def open_settings_dialog(self) -> SettingsDialog:
         """The Settings dialog (window-modal); saving applies temperature, max tokens and prompt now."""
         dialog = open_settings_dialog(self.prefs, self)
@@ -281,3 +291,5 @@ class MainWindow(QMainWindow):
         interceptor = artifact_interceptor(self.pane_profile)
         if interceptor is not None:
             interceptor.network_default = saved.allow_network
+        if (themes := theme.manager()) is not None:
+            themes.set_mode(theme.mode_from(saved.theme))

@@ -101,6 +101,11 @@ class SettingsDialog(QDialog):
         self.auto_fix.setSuffix(" times")
         self.auto_fix.setToolTip("A failing artifact goes back to the model with its errors, without a click")
 
+        self.theme = QComboBox()
+        for mode in ("system", "light", "dark"):
+            self.theme.addItem({"system": "Follow the system"}.get(mode, mode.capitalize()), mode)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+
         form = QFormLayout()
         form.addRow("Model", self.model)
         form.addRow("Engine", self.engine)
@@ -109,6 +114,7 @@ class SettingsDialog(QDialog):
         form.addRow("System prompt", self.system_prompt)
         form.addRow("Network", self.allow_network)
         form.addRow("Auto-fix up to", self.auto_fix)
+        form.addRow("Theme", self.theme)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -134,6 +140,7 @@ class SettingsDialog(QDialog):
             system_prompt=prompt or None,
             allow_network=self.allow_network.isChecked(),
             auto_fix=self.auto_fix.value(),
+            theme=self.theme.currentData() or "system",
         )
 
     def accept(self) -> None:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 150
 UNDO_MS = 10_000
 ID_ROLE = Qt.ItemDataRole.UserRole
+EMPTY_LIBRARY = "No conversations yet.\n\nEvery chat and artifact version is kept here. Start with New chat."
 
 
 def when(ts: float, now: float | None = None) -> str:
@@ -116,7 +117,13 @@ class Sidebar(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search_box)
+        self.empty_hint = QLabel(EMPTY_LIBRARY)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.empty_hint.hide()
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_hint, 1)
         layout.addWidget(self.undo_bar)
 
     # -- filling -------------------------------------------------------------------------
@@ -139,6 +146,10 @@ class Sidebar(QWidget):
         finally:
             self.list.setUpdatesEnabled(True)
             self._filling = False
+        empty = self.list.count() == 0
+        self.empty_hint.setText(f"No conversation mentions “{query}”." if query else EMPTY_LIBRARY)
+        self.empty_hint.setVisible(empty)
+        self.list.setVisible(not empty)
 
     def _add(self, s: ConversationSummary, snippet: str | None) -> None:
         item = QListWidgetItem(s.title or "New chat")

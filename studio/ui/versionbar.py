@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from studio.ui.theme import icon
+
 ORIGIN_LABEL = {"model": "answer", "edit": "your edit", "autofix": "auto-fix", "restore": "restored"}
 
 
@@ -14,10 +16,12 @@ class VersionBar(QWidget):
     Signals:
         versionRequested(int): show version N (previous / next).
         restoreRequested(int): make version N current again, as a new version.
+        compareRequested(): open two versions side by side (studio.ui.compare).
     """
 
     versionRequested = Signal(int)
     restoreRequested = Signal(int)
+    compareRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,7 +38,13 @@ class VersionBar(QWidget):
         self.label.setObjectName("versionLabel")
         self.restore_button = QToolButton()
         self.restore_button.setText("Restore this version")
-        for b in (self.prev_button, self.next_button, self.restore_button):
+        self.compare_button = QToolButton()
+        self.compare_button.setText("Compare")
+        self.compare_button.setIcon(icon("compare"))
+        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.compare_button.setToolTip("Two versions side by side, live, with their diff")
+        self.compare_button.clicked.connect(self.compareRequested.emit)
+        for b in (self.prev_button, self.next_button, self.restore_button, self.compare_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.prev_button.clicked.connect(lambda: self.versionRequested.emit(self._number - 1))
         self.next_button.clicked.connect(lambda: self.versionRequested.emit(self._number + 1))
@@ -45,6 +55,7 @@ class VersionBar(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.next_button)
         layout.addWidget(self.restore_button)
+        layout.addWidget(self.compare_button)
         self.set_position(0, 0)
 
     @property
@@ -70,3 +81,4 @@ class VersionBar(QWidget):
         self.next_button.setEnabled(number < count)
         # Restoring the newest version would only copy it.
         self.restore_button.setEnabled(0 < number < count)
+        self.compare_button.setEnabled(count > 1)
