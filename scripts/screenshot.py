@@ -6,7 +6,8 @@ Run under a real X server (Xvfb) so the web views are composed like on a desktop
         .venv/bin/python scripts/screenshot.py --out /tmp/shots
 
 It shoots: the preview mid-stream, the final preview, the console strip with an error (a second
-answer whose page throws), and the Export HTML dialog. The screen is grabbed through Qt
+answer whose page throws), the Export HTML dialog and the two versions compared side by side.
+``--theme dark`` (or light, system) shoots in that theme; the names then end in ``-dark``. The screen is grabbed through Qt
 (QScreen.grabWindow(0): the whole X screen, web content included).
 """
 
@@ -19,7 +20,11 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-EARLIER_CHATS = ("Chart of monthly sales from sales.csv", "Snake game with a high score", "Three-body gravity simulation")
+EARLIER_CHATS = (
+    "Chart of monthly sales from sales.csv",
+    "Snake game with a high score",
+    "Three-body gravity simulation",
+)
 sys.path.insert(0, str(REPO))
 
 ERROR_ANSWER = """Here is the chart with the new data source:
@@ -46,6 +51,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=REPO / "docs")
     p.add_argument("--case", default="34", help="corpus case to replay (default 34: tic-tac-toe)")
     p.add_argument("--size", default="1440x900")
+    p.add_argument("--theme", default="light", choices=("light", "dark", "system"))
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -61,6 +67,10 @@ def main() -> int:
     case = sorted(CORPUS.glob(f"{args.case}-*.json"))[0]
     prompt = json.loads(case.read_text())["prompt"]
     app = create_application()
+    from studio.ui import theme
+
+    theme.install(app, args.theme)
+    suffix = "-dark" if args.theme == "dark" else ""
     engine = ScriptedEngine(
         [corpus_answer(args.case), ERROR_ANSWER], chunk_chars=5, delay=0.012, first_delay=0.25
     )
@@ -72,7 +82,15 @@ def main() -> int:
     for title in EARLIER_CHATS:  # a library with some history, as a user would have
         cid = library.create_conversation(title)
         library.add_message(cid, "user", title)
-    window, profile = build_window(controller, native_dialogs=False, settings=settings, library=library)
+    from studio.store.settings import Settings
+
+    window, profile = build_window(
+        controller,
+        native_dialogs=False,
+        settings=settings,
+        library=library,
+        app_settings=Settings(auto_fix=0),
+    )
     window.new_chat()
     w, h = (int(v) for v in args.size.split("x"))
     window.setGeometry(0, 0, w, h)
@@ -82,7 +100,7 @@ def main() -> int:
     def shoot(name: str) -> None:
         app.processEvents()
         image = QGuiApplication.primaryScreen().grabWindow(0).toImage()
-        path = args.out / name
+        path = args.out / name.replace(".png", f"{suffix}.png")
         image.save(str(path), "PNG", 0)
         print(f"wrote {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
@@ -113,7 +131,30 @@ def main() -> int:
     def second_done() -> None:
         shoot("screenshot-console.png")
         window.turns.show_version(window.conversation.path()[1].id)
-        QTimer.singleShot(1500, open_export)
+        QTimer.singleShot(1500, edit_first)
+
+    def edit_first() -> None:
+        # Version 3: the first version with other colours (an edit run from the Source tab).
+        source = window.flow.stored[0].source
+        edited = source.replace("color: red", "color: #d6336c").replace("color: blue", "color: #1c7ed6")
+        edited = edited.replace("background-color: #f0f0f0", "background-color: #fff3bf")
+        window.flow.run_edit(edited)
+        QTimer.singleShot(2500, open_compare)
+
+    def open_compare() -> None:
+        compare = window.open_compare()
+        if compare is None:
+            print("no comparison: fewer than two versions", flush=True)
+            open_export()
+            return
+        compare.setGeometry(0, 0, w, h)
+        compare.compare(1, len(window.flow.stored))
+        moves = "[0, 4, 1, 8, 2].forEach(i => document.querySelectorAll('.cell')[i].click())"
+        for side in (compare.left, compare.right):
+            side.view.artifact_page.loadFinished.connect(
+                lambda _ok, page=side.view.artifact_page: page.runJavaScript(moves, 0, lambda _r: None)
+            )
+        QTimer.singleShot(3500, lambda: (shoot("compare.png"), compare.close(), open_export()))
 
     def open_export() -> None:
         dialog = window.exporter.export_dialog()

@@ -179,11 +179,17 @@ class ArtifactPane(QWidget):
         self._reset_state.clicked.connect(self.reset_state)
         for button in (self._badge, self._copy, self._reload, self.network_toggle, self._reset_state):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for button in (self._copy, self._reload, self._reset_state):  # icons only: a narrow header
+            button.setToolTip(f"{button.text()}: {button.toolTip()}" if button.toolTip() else button.text())
+            button.setAccessibleName(button.text())
+            button.setText("")
         self.version_bar = VersionBar()
         self.version_bar.versionRequested.connect(self.versionRequested.emit)
         self.version_bar.restoreRequested.connect(self.restoreRequested.emit)
         self.version_bar.compareRequested.connect(self.compareRequested.emit)
         header = QHBoxLayout()
+        header.setContentsMargins(4, 4, 6, 2)
+        header.setSpacing(6)
         header.addWidget(self._title, 1)
         header.addWidget(self.version_bar)
         header.addWidget(self._kind)

@@ -103,6 +103,7 @@ class CompareView(QWidget):
         split.addWidget(self.diff)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([480, 320])
         box = QVBoxLayout(self)
         box.setContentsMargins(6, 6, 6, 6)
         box.addWidget(split)

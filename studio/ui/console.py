@@ -6,13 +6,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-_COLOURS = {
-    "error": "#c62828",
-    "warning": "#a15c00",
-    "info": "#444444",
-    "blocked": "#6a1b9a",
-    "network": "#1565c0",
-}
+from studio.ui import theme
+
+
+def _colour(level: str) -> str:
+    """The text colour of a console level in the current theme."""
+    p = theme.current()
+    return {"error": p.error, "warning": p.warn, "blocked": p.assistant_mark, "network": p.accent}.get(
+        level, p.text
+    )
+
+
 MAX_ENTRIES = 500
 
 
@@ -45,7 +49,7 @@ class ConsoleStrip(QListWidget):
         """Append one entry (the oldest go beyond MAX_ENTRIES)."""
         item = QListWidgetItem(format_entry(entry))
         item.setToolTip(f"{entry.get('source', '')}\n{entry.get('message', '')}")
-        item.setForeground(QColor(_COLOURS.get(str(entry.get("level")), "#444444")))
+        item.setForeground(QColor(_colour(str(entry.get("level")))))
         self.addItem(item)
         if entry.get("level") == "error":
             self._errors += 1

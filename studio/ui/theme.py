@@ -107,13 +107,14 @@ def stylesheet(p: Palette) -> str:
     return f"""
 QToolTip {{ background: {p.card}; color: {p.text}; border: 1px solid {p.border}; padding: 4px; }}
 QPushButton, QToolButton {{ background: {p.button}; color: {p.text}; border: 1px solid {p.border};
-    border-radius: 6px; padding: 3px 10px; min-height: 18px; }}
+    border-radius: 6px; padding: 2px 4px; }}
+QPushButton {{ padding: 3px 8px; min-height: 18px; }}
 QPushButton:hover, QToolButton:hover {{ border-color: {p.accent}; }}
 QPushButton:pressed, QToolButton:pressed, QToolButton:checked {{ background: {p.accent_soft};
     border-color: {p.accent}; }}
 QPushButton:disabled, QToolButton:disabled {{ color: {p.muted}; border-color: {p.alt}; }}
 QPushButton:default {{ border-color: {p.accent}; }}
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ border: 1px solid {p.border}; border-radius: 6px;
+QLineEdit, QComboBox {{ border: 1px solid {p.border}; border-radius: 6px;
     padding: 3px 6px; background: {p.base}; color: {p.text}; }}
 QLineEdit:focus, QComboBox:focus {{ border-color: {p.accent}; }}
 QTabWidget::pane {{ border: none; border-top: 1px solid {p.border}; }}
@@ -125,7 +126,7 @@ QListWidget::item:selected {{ background: {p.accent_soft}; color: {p.text}; }}
 QSplitter::handle {{ background: {p.border}; }}
 QSplitter::handle:horizontal {{ width: 1px; }}
 QSplitter::handle:vertical {{ height: 1px; }}
-QLabel#emptyHint {{ color: {p.muted}; font-size: 13px; padding: 24px; }}
+QLabel#emptyHint {{ color: {p.muted}; font-size: 13px; padding: 24px 40px; }}
 QLabel#emptyTitle {{ color: {p.text}; font-size: 17px; font-weight: 600; }}
 QLabel#artifactTitle {{ font-weight: 600; padding-left: 6px; }}
 QLabel#selfCheck[ok="true"] {{ color: {p.ok}; }}

@@ -41,8 +41,7 @@ class VersionBar(QWidget):
         self.compare_button = QToolButton()
         self.compare_button.setText("Compare")
         self.compare_button.setIcon(icon("compare"))
-        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.compare_button.setToolTip("Two versions side by side, live, with their diff")
+        self.compare_button.setToolTip("Compare two versions side by side, live, with their diff")
         self.compare_button.clicked.connect(self.compareRequested.emit)
         for b in (self.prev_button, self.next_button, self.restore_button, self.compare_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)

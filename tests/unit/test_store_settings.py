@@ -15,13 +15,18 @@ from studio.store.settings import Settings, load_settings, save_settings, with_o
 def test_round_trip_and_unknown_keys_kept(tmp_path: Path) -> None:
     target = tmp_path / "cfg" / "settings.json"
     target.parent.mkdir()
-    target.write_text(json.dumps({"temperature": 0.7, "theme": "dark"}), encoding="utf-8")
+    target.write_text(json.dumps({"temperature": 0.7, "theme": "dark", "tint": "teal"}), encoding="utf-8")
     s = load_settings(target)
-    assert s.temperature == 0.7 and s.max_tokens == 4096 and s.extra == {"theme": "dark"}
+    assert s.temperature == 0.7 and s.max_tokens == 4096 and s.theme == "dark" and s.extra == {"tint": "teal"}
     changed = with_overrides(s, model="/models/qwen", allow_network=True, system_prompt="Be brief")
     save_settings(changed, target)
     data = json.loads(target.read_text(encoding="utf-8"))
-    assert data["theme"] == "dark" and data["model"] == "/models/qwen" and data["allow_network"] is True
+    assert (
+        data["theme"] == "dark"
+        and data["tint"] == "teal"
+        and data["model"] == "/models/qwen"
+        and data["allow_network"] is True
+    )
     assert load_settings(target) == changed
     assert list(target.parent.iterdir()) == [target]  # no temp file left behind
 
