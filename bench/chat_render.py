@@ -15,6 +15,7 @@ Then the cost of one render at several positions in the answer: flat means linea
 Usage::
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/chat_render.py [--tokens 4000] [--corpus DIR]
+        [--theme none|light|dark]
 """
 
 from __future__ import annotations
@@ -143,8 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
     )
+    parser.add_argument(
+        "--theme", choices=("none", "light", "dark"), default="none", help="the app's theme (style sheet)"
+    )
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([])
+    if args.theme != "none":
+        from studio.ui import theme
+
+        theme.install(app, args.theme)
+    print(f"theme: {args.theme}")
     answer, source = build_answer(args.tokens, args.corpus)
     n = (len(answer) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
     quarter = n // 4

@@ -96,7 +96,7 @@ class DiffView(QWidget):
         self.old_pick.currentIndexChanged.connect(lambda _i: self.refresh())
         self.new_pick.currentIndexChanged.connect(lambda _i: self.refresh())
         if (themes := theme.manager()) is not None:
-            themes.changed.connect(lambda _name: self.refresh())
+            themes.changed.connect(self._restyle)
 
     def set_versions(self, versions: list[tuple[int, str, str]], current: int | None = None) -> None:
         """Offer these versions; compare ``current`` (default the newest) with the one before it.
@@ -141,6 +141,9 @@ class DiffView(QWidget):
         self.summary.setText(f"+{stats.added} −{stats.removed}")
         self.browser.setHtml(diff_html(lines))
         self.compared.emit(old, new)
+
+    def _restyle(self, _name: str) -> None:
+        self.refresh()  # the diff's colours are inline: draw it again in the new theme's
 
     def plain_text(self) -> str:
         return self.browser.toPlainText()

@@ -182,3 +182,17 @@ def test_the_version_bar_offers_compare_from_two_versions(qtbot) -> None:  # typ
     assert bar.compare_button.isEnabled() and not bar.compare_button.icon().isNull()
     with qtbot.waitSignal(bar.compareRequested):
         bar.compare_button.click()
+
+
+def test_the_diff_is_redrawn_in_the_new_theme(qtbot, qapp, themes) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.diffview import DiffView
+
+    _system(qapp, Qt.ColorScheme.Light)
+    view = DiffView()
+    qtbot.addWidget(view)
+    view.set_versions([(1, "v1", "a\nb\n"), (2, "v2", "a\nc\n")], 2)
+    assert theme.LIGHT.diff_add[0] in view.browser.toHtml()
+    _system(qapp, Qt.ColorScheme.Dark)
+    html = view.browser.toHtml()
+    assert theme.DARK.diff_add[0] in html and theme.LIGHT.diff_add[0] not in html
+    assert "+c" in view.plain_text()
