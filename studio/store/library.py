@@ -19,6 +19,7 @@ from typing import Any
 from studio.core.attachments import Attachment
 from studio.store import paths
 from studio.store.db import Recovery, open_database, transaction
+from studio.store.gallery import GalleryMixin
 from studio.store.records import (
     ConversationSummary,
     StoredConversation,
@@ -56,7 +57,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class Library(SearchMixin, VersionsMixin):
+class Library(SearchMixin, VersionsMixin, GalleryMixin):
     """The conversations store.
 
     Args:

@@ -196,3 +196,34 @@ class ArtifactVersion:
     def to_artifact(self) -> Artifact:
         """This version as a complete :class:`~studio.core.extract.types.Artifact`."""
         return Artifact.whole(self.kind, self.title, self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryItem:
+    """One artifact in the gallery (its current version).
+
+    Attributes:
+        artifact_id: the artifact (a conversation's main artifact has the conversation's id).
+        conversation_id: the conversation that made it (opening the item opens it).
+        version_id: the id of its current version.
+        number: the current version's number.
+        versions: how many versions it has.
+        title: the current version's title.
+        kind: "html", "svg", "react" ...
+        conversation_title: the conversation's title.
+        updated: the conversation's last change (Unix seconds).
+        pinned: when it was pinned (Unix seconds), None when not pinned.
+        thumbnail: a PNG of the current version, else of its newest version that has one (None: none).
+    """
+
+    artifact_id: str
+    conversation_id: str
+    version_id: str
+    number: int
+    versions: int
+    title: str
+    kind: str
+    conversation_title: str
+    updated: float
+    pinned: float | None = None
+    thumbnail: bytes | None = None

@@ -147,7 +147,22 @@ ALTER TABLE artifact_versions_v5 RENAME TO artifact_versions;
 CREATE INDEX artifact_versions_by_message ON artifact_versions(message_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+# v6: a thumbnail per artifact version (a small PNG of its settled render, in a table of its own so the
+# version rows stay small), and pinning for the gallery (the time an artifact was pinned; NULL: not).
+# A later migration that rebuilds artifact_versions must keep the thumbnails: dropping the table
+# deletes them through the foreign key.
+V6 = """
+ALTER TABLE artifacts ADD COLUMN pinned REAL;
+CREATE TABLE thumbnails (
+    version_id TEXT PRIMARY KEY REFERENCES artifact_versions(id) ON DELETE CASCADE,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    png BLOB NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 LATEST = len(MIGRATIONS)
 
 
