@@ -42,6 +42,7 @@ from studio.ui.settingsdialog import SettingsDialog, apply_settings, open_settin
 from studio.ui.sidebar import Sidebar
 from studio.ui.statusbar import StudioStatusBar
 from studio.ui.storebridge import StoreBridge
+from studio.ui.thumbnails import ThumbnailTaker
 from studio.ui.turns import NO_MODEL_HINT, ChatTurns
 from studio.ui.windowlibrary import LibraryFlow
 from studio.web.profile import artifact_interceptor
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.autofix = AutoFixer(
             s, self.runner, pane, self.composer, auto_fix_setting(self.prefs.saved), self
         )
+        self.thumbnails = ThumbnailTaker(self.pane, s, self.store, self) if self.store is not None else None
         self.menu_actions = build_menus(self, self._handlers())
         self._connect()
         restore_window(self.settings, self, self.splitter)
