@@ -28,6 +28,7 @@ from studio.store.settings import Settings, SettingsState
 from studio.store.writer import LibraryWriter
 from studio.ui import theme
 from studio.ui.answerrunner import AnswerRunner
+from studio.ui.apps import AppsFlow
 from studio.ui.artifactpane import ArtifactPane
 from studio.ui.autofix import AutoFixer, auto_fix_setting
 from studio.ui.chatview import ChatView
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
             s, self.runner, pane, self.composer, auto_fix_setting(self.prefs.saved), self
         )
         self.thumbnails = ThumbnailTaker(self.pane, s, self.store, self) if self.store is not None else None
+        self.apps = AppsFlow(self, s, self.store, server, profile, status, self.open_conversation)
         self.menu_actions = build_menus(self, self._handlers())
         self._connect()
         restore_window(self.settings, self, self.splitter)
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
             "new": self.new_chat, "export": x.export_dialog, "settings": self.open_settings_dialog,
             "quit": self.close, "copy": x.copy_source, "edit": t.edit_last, "focus": self.composer.focus_input,
             "model": self.models.open_picker, "regen": t.regenerate, "stop": self.stop, "about": self.show_about,
+            "gallery": self.apps.open_gallery, "open_app": self.apps.open_current_as_app, "save_app": self.apps.save_as_app,
         }  # fmt: skip
 
     def _connect(self) -> None:
@@ -269,6 +272,12 @@ class MainWindow(QMainWindow):
         self.flow.new_conversation()
         self.composer.set_text("")
         self.composer.focus_input()
+
+    @Slot(str)
+    def open_conversation(self, cid: str) -> bool:
+        """Show a stored conversation (as a click in the sidebar does)."""
+        self.models.leave_welcome()
+        return self.flow.open_conversation(cid)
 
     @Slot()
     def open_compare(self) -> CompareView | None:

@@ -26,6 +26,9 @@ class Actions:
     regen: QAction
     stop: QAction
     about: QAction
+    gallery: QAction | None = None
+    open_app: QAction | None = None
+    save_app: QAction | None = None
 
 
 def _action(
@@ -46,12 +49,19 @@ def build_menus(window: QMainWindow, handlers: dict[str, Callable[[], Any]]) -> 
     Args:
         window: the main window.
         handlers: a slot per action name (new, export, settings, quit, copy, edit, focus, model,
-            regen, stop, about).
+            regen, stop, about; optional: gallery, open_app, save_app).
     """
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     new = _action(window, file_menu, "&New Chat", "Ctrl+N", handlers["new"])
     export = _action(window, file_menu, "&Export HTML…", "Ctrl+E", handlers["export"])
+    apps = {}
+    if "gallery" in handlers:
+        file_menu.addSeparator()
+        apps["gallery"] = _action(window, file_menu, "&Gallery", "Ctrl+Shift+G", handlers["gallery"])
+        apps["open_app"] = _action(window, file_menu, "&Open as App", "Ctrl+Shift+O", handlers["open_app"])
+        apps["save_app"] = _action(window, file_menu, "Save as &App…", None, handlers["save_app"])
+        file_menu.addSeparator()
     settings = _action(window, file_menu, "&Settings…", "Ctrl+,", handlers["settings"])
     file_menu.addSeparator()
     quit_ = _action(window, file_menu, "&Quit", "Ctrl+Q", handlers["quit"])
@@ -69,7 +79,7 @@ def build_menus(window: QMainWindow, handlers: dict[str, Callable[[], Any]]) -> 
     stop.setEnabled(False)
     about = _action(window, bar.addMenu("&Help"), "&About Artifacts Studio", None, handlers["about"])
     about.setMenuRole(QAction.MenuRole.AboutRole)  # the app menu on macOS
-    return Actions(new, export, settings, quit_, copy, edit, focus, model, regen, stop, about)
+    return Actions(new, export, settings, quit_, copy, edit, focus, model, regen, stop, about, **apps)
 
 
 __all__ = ["Actions", "build_menus"]
