@@ -1,9 +1,9 @@
 """The front door: ``artifacts-studio [--data-dir DIR] [--log-level L] [gui] | generate | extract | check
-| history | export | eval | models``.
+| history | export | eval | models | open``.
 
 One module per command (:mod:`~studio.cli.generate`, :mod:`~studio.cli.extract`,
 :mod:`~studio.cli.check`, :mod:`~studio.cli.library` for history and export, :mod:`~studio.cli.evaluate`,
-:mod:`~studio.cli.models`), each with ``add_parser`` and its ``*_main``; :mod:`~studio.cli.common` holds
+:mod:`~studio.cli.models`, :mod:`~studio.cli.open`), each with ``add_parser`` and its ``*_main``; :mod:`~studio.cli.common` holds
 the exit codes and the engine options. The GUI (:func:`studio.app.main`) takes the parsed options.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from studio import __version__
 from studio.cli.common import add_data_dir, add_engine_options
 
-COMMANDS = ("gui", "generate", "extract", "check", "history", "export", "eval", "models")
+COMMANDS = ("gui", "generate", "extract", "check", "history", "export", "eval", "models", "open")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _TOP_OPTIONS = ("--data-dir", "--log-level")
 
@@ -37,6 +37,7 @@ def _add_gui_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: the top options, then one sub-parser per command."""
     from studio.cli import check, evaluate, extract, generate, library, models
+    from studio.cli import open as open_cmd
 
     parser = argparse.ArgumentParser(
         prog="artifacts-studio",
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         *library.add_parsers(sub),
         evaluate.add_parser(sub),
         models.add_parser(sub),
+        open_cmd.add_parser(sub),
     ]
     for p in subs:
         add_data_dir(p, top=False)
@@ -120,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from studio.cli.evaluate import eval_main
 
         return eval_main(args)
+    if args.command == "open":
+        from studio.cli.open import open_main
+
+        return open_main(args)
     from studio.app import main as gui_main
 
     return gui_main(args)
