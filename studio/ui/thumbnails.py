@@ -30,13 +30,23 @@ SETTLE_MS = 700  # a final render is grabbed this long after it came on screen (
 def encode_thumbnail(
     image: QImage, width: int = THUMB_WIDTH, height: int = THUMB_HEIGHT
 ) -> tuple[bytes, int, int] | None:
-    """Scale a grab down and encode it as PNG (safe on any thread: QImage only).
+    """Crop a grab to the thumbnail's shape (its top), scale it down and encode it as PNG.
+
+    Safe on any thread (QImage only).
 
     Returns:
         (png, width, height), or None for an empty grab or one of a single colour (a page not painted yet).
     """
     if image.isNull() or image.width() == 0 or image.height() == 0:
         return None
+    # The top of the page at the thumbnail's aspect ratio (a tall pane would give a narrow sliver).
+    crop_h = min(image.height(), max(1, image.width() * height // width))
+    crop_w = (
+        min(image.width(), max(1, image.height() * width // height))
+        if crop_h == image.height()
+        else image.width()
+    )
+    image = image.copy(0, 0, crop_w, crop_h)
     small = image.scaled(
         width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     ).convertToFormat(QImage.Format.Format_RGB32)

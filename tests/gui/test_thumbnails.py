@@ -21,10 +21,10 @@ from tests.gui.scripted import ScriptedEngine
 
 
 def stripes(title: str, a: str, b: str) -> str:
-    """An answer whose page is two bands of colour (a thumbnail of one colour would be refused)."""
+    """An answer whose page is two columns of colour (a thumbnail of one colour would be refused)."""
     return (
         f"Here.\n\n```html\n<!DOCTYPE html>\n<html><head><title>{title}</title><style>"
-        f"html,body{{margin:0;height:100%}} .a{{height:50vh;background:{a}}} .b{{height:50vh;background:{b}}}"
+        f"html,body{{margin:0;height:100%}} body{{display:flex}} .a{{flex:1;background:{a}}} .b{{flex:1;background:{b}}}"
         "</style></head><body><div class=a></div><div class=b></div></body></html>\n```\n"
     )
 
@@ -87,12 +87,12 @@ def test_thumbnail_is_stored_after_the_final_render_and_shown_on_the_version_bar
         and image.width() <= thumbnails.THUMB_WIDTH
         and image.height() <= thumbnails.THUMB_HEIGHT
     )
-    top, bottom = (
-        image.pixelColor(image.width() // 2, 2),
-        image.pixelColor(image.width() // 2, image.height() - 3),
-    )
-    assert top.red() > 150 and top.blue() < 80, top.name()  # what was on screen: red over blue
-    assert bottom.blue() > 150 and bottom.red() < 80, bottom.name()
+    mid = image.height() // 2
+    left, right = image.pixelColor(3, mid), image.pixelColor(image.width() - 4, mid)
+    assert left.red() > 150 and left.blue() < 80, left.name()  # what was on screen: red beside blue
+    assert right.blue() > 150 and right.red() < 80, right.name()
+    ratio = image.width() / image.height()  # cropped to the thumbnail's shape, not squeezed
+    assert abs(ratio - thumbnails.THUMB_WIDTH / thumbnails.THUMB_HEIGHT) < 0.05, ratio
     qtbot.waitUntil(lambda: w.pane.version_bar.thumbnail_numbers() == [1], timeout=30000)
 
     with qtbot.waitSignal(taker.thumbnailSaved, timeout=60000) as saved:
@@ -109,3 +109,23 @@ def test_thumbnail_is_stored_after_the_final_render_and_shown_on_the_version_bar
     qtbot.waitUntil(lambda: not taker._timer.isActive(), timeout=10000)
     assert taker.capture() is False and threads == ["studio-store-writer"] * 2
     assert bar.thumbnail_numbers() == [1, 2]
+
+
+def test_encode_refuses_blank_grabs_and_crops_tall_ones_to_their_top() -> None:
+    from PySide6.QtGui import QColor, QImage
+
+    assert thumbnails.encode_thumbnail(QImage()) is None
+    white = QImage(400, 900, QImage.Format.Format_RGB32)
+    white.fill(QColor("white"))
+    assert thumbnails.encode_thumbnail(white) is None  # not painted yet: no thumbnail rather than a blank one
+    tall = white.copy()
+    for y in range(0, 250):  # a red header at the top of a tall page
+        for x in range(0, 400, 2):
+            tall.setPixelColor(x, y, QColor("red"))
+    encoded = thumbnails.encode_thumbnail(tall)
+    assert encoded is not None
+    png, width, height = encoded
+    image = thumbnails.decode_thumbnail(png)
+    assert (image.width(), image.height()) == (width, height) == (320, 200)  # the top 400x250, scaled
+    assert image.pixelColor(160, 190).red() > 100  # the header fills the thumbnail down to its bottom
+    assert thumbnails.decode_thumbnail(b"not a png").isNull()
