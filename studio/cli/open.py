@@ -60,11 +60,12 @@ def open_main(args: argparse.Namespace) -> int:
 
 
 def _run(version: ArtifactVersion, data_dir: str | None) -> int:
+    from PySide6.QtCore import QCoreApplication, Qt
+
     from studio.app import create_application
 
+    owned = QCoreApplication.instance() is None  # deleted at the end only if this call makes it
     app = create_application()
-    from PySide6.QtCore import Qt
-
     from studio.core.serving import ArtifactServer
     from studio.store.paths import artifact_state_dir
     from studio.store.settings import load_settings
@@ -84,3 +85,7 @@ def _run(version: ArtifactVersion, data_dir: str | None) -> int:
         return int(app.exec())
     finally:
         dispose_web(profile, [window])
+        if owned:
+            from studio.web.unload import shutdown_application
+
+            shutdown_application(app)  # Chromium's last storage commits finish before the exit
