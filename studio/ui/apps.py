@@ -79,6 +79,12 @@ class AppsFlow(QObject):
         self.gallery.activateWindow()
         return self.gallery
 
+    @Slot()
+    def refresh_gallery(self, *_: object) -> None:
+        """Read the library again when the gallery is open (a new version, a new thumbnail)."""
+        if self.gallery is not None and shiboken6.isValid(self.gallery) and self.gallery.isVisible():
+            self.gallery.refresh()
+
     def _open_chat(self, cid: str) -> None:
         self._open_conversation(cid)
         self.window.raise_()

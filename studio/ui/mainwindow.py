@@ -123,6 +123,8 @@ class MainWindow(QMainWindow):
         )
         self.thumbnails = ThumbnailTaker(self.pane, s, self.store, self) if self.store is not None else None
         self.apps = AppsFlow(self, s, self.store, server, profile, status, self.open_conversation)
+        if self.thumbnails is not None:
+            self.thumbnails.thumbnailSaved.connect(self.apps.refresh_gallery)
         self.menu_actions = build_menus(self, self._handlers())
         self._connect()
         restore_window(self.settings, self, self.splitter)

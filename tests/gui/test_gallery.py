@@ -183,6 +183,17 @@ def test_file_gallery_opens_a_conversation_in_the_main_window(qtbot, window, lib
     assert w.conversation.id == ids["Balls"]
     qtbot.waitUntil(lambda: not w.pane.is_rendering() and w.pane.current_html() is not None, timeout=20000)
     assert "Balls body" in (w.pane.current_html() or "")
+    # The clock has no thumbnail yet: shown in the window, it gets one, and the open gallery shows it.
+    g.select(ids["Analog clock"])
+    assert g.selected() is not None and g.selected().thumbnail is None  # type: ignore[union-attr]
+    assert w.thumbnails is not None
+    with (
+        qtbot.waitSignal(w.thumbnails.thumbnailSaved, timeout=30000),
+        qtbot.waitSignal(g.loaded, timeout=30000),
+    ):
+        g.open_button.click()
+    clock = next(it for it in g.items if it.artifact_id == ids["Analog clock"])
+    assert clock.thumbnail is not None
 
 
 def test_open_as_app_shows_the_artifact_alone_in_its_window(qtbot, window, library) -> None:  # type: ignore[no-untyped-def]
