@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 THUMB_WIDTH, THUMB_HEIGHT = 320, 200  # the stored size (at most; the aspect ratio is kept)
 SETTLE_MS = 700  # a final render is grabbed this long after it came on screen (fonts, first frames)
+BLANK_RETRIES = 5  # a grab of one colour (not painted yet, under load) is taken again this often
 
 
 def encode_thumbnail(
@@ -96,6 +97,7 @@ class ThumbnailTaker(QObject):
         super().__init__(parent)
         self.pane, self.s, self.store = pane, session, store
         self._pending: set[str] = set()
+        self._blank: dict[str, int] = {}  # version id -> grabs refused as blank so far
         self._strip_key: tuple[str, int] | None = None
         self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._timer.timeout.connect(self.capture)
@@ -172,8 +174,13 @@ class ThumbnailTaker(QObject):
         self._pending.discard(vid)
         if ok:
             log.debug("thumbnail of %s v%d stored", aid, number)
+            self._blank.pop(vid, None)
             self.thumbnailSaved.emit(aid, vid, number)
             self.refresh_strip(aid, force=True)
+            return
+        self._blank[vid] = tries = self._blank.get(vid, 0) + 1
+        if tries < BLANK_RETRIES and not self._timer.isActive():
+            self._timer.start()  # the same version, if still on screen, is grabbed again
 
     @Slot(str, object)
     def _on_decoded(self, aid: str, images: dict) -> None:

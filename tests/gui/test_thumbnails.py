@@ -129,3 +129,18 @@ def test_encode_refuses_blank_grabs_and_crops_tall_ones_to_their_top() -> None:
     assert (image.width(), image.height()) == (width, height) == (320, 200)  # the top 400x250, scaled
     assert image.pixelColor(160, 190).red() > 100  # the header fills the thumbnail down to its bottom
     assert thumbnails.decode_thumbnail(b"not a png").isNull()
+
+
+def test_a_page_that_paints_late_is_grabbed_again_not_stored_blank(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    late = (
+        "Here.\n\n```html\n<!DOCTYPE html>\n<html><head><title>Late</title><style>html,body{margin:0;height:100%}"
+        "</style></head><body><script>setTimeout(() => { document.body.style.background ="
+        " 'linear-gradient(90deg, rgb(220,0,0) 50%, rgb(0,0,220) 50%)'; }, 1000);</script></body></html>\n```\n"
+    )
+    w = window([late])
+    assert w.thumbnails is not None and w.store is not None
+    with qtbot.waitSignal(w.thumbnails.thumbnailSaved, timeout=60000) as saved:
+        w.send("paint late", [])
+    image = decode_thumbnail(w.store.library.thumbnail(saved.args[1]) or b"")
+    left = image.pixelColor(3, image.height() // 2)
+    assert left.red() > 150 and left.blue() < 80, left.name()  # the painted page, not the white one before
