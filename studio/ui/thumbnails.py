@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
+from studio.ui.versionbar import THUMB_SIZE
+
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
@@ -154,8 +156,15 @@ class ThumbnailTaker(QObject):
             return
         self._strip_key = key
 
-        def load(lib: Library) -> dict[int, QImage]:
-            return {n: decode_thumbnail(png) for n, png in lib.thumbnails(artifact_id).items()}
+        def load(
+            lib: Library,
+        ) -> dict[int, QImage]:  # decoded and scaled to the bar's size here, not on the GUI thread
+            return {
+                n: decode_thumbnail(png).scaled(
+                    THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+                for n, png in lib.thumbnails(artifact_id).items()
+            }
 
         future = self.store.writer.submit(load)
         future.add_done_callback(

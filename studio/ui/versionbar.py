@@ -108,7 +108,8 @@ class VersionBar(QWidget):
         self._fill_strip()
 
     def set_thumbnails(self, images: dict[int, QImage]) -> None:
-        """The thumbnails of the artifact's versions, by number (replaces the earlier ones)."""
+        """The thumbnails of the artifact's versions, by number (replaces the earlier ones; best given at
+        :data:`THUMB_SIZE` already, scaled off the GUI thread)."""
         self._thumbs = {
             n: QPixmap.fromImage(img).scaled(
                 THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
