@@ -10,7 +10,8 @@ from __future__ import annotations
 INSTRUMENT_JS = r"""
 (() => {
   if (window.__studioProbe) return;
-  const st = { keys: 0, pointer: 0, handled: 0, long: 0, frames: 0, counting: false, mo: null, mut: 0 };
+  const st = { keys: 0, pointer: 0, handled: 0, long: 0, frames: 0, counting: false, mo: null, mut: 0,
+               targets: [] };  // elements given a pointer listener (a board's cells), the first 64
   const KEY = new Set(["keydown", "keyup", "keypress"]);
   const PTR = new Set(["click", "dblclick", "mousedown", "mouseup", "pointerdown", "pointerup",
                        "touchstart", "touchend", "input", "change"]);
@@ -21,6 +22,9 @@ INSTRUMENT_JS = r"""
     const key = KEY.has(type);
     if ((key || PTR.has(type)) && typeof fn === "function") {
       if (key) st.keys++; else st.pointer++;
+      if (!key && this instanceof Element && st.targets.length < 64 && !st.targets.includes(this)) {
+        st.targets.push(this);
+      }
       let w = wraps.get(fn);
       if (!w) {
         w = function (...args) { st.handled++; return fn.apply(this, args); };
@@ -47,6 +51,7 @@ PROBE_JS = r"""
   const st = window.__studioProbe;
   if (!st || st.api) return "installed";
   const ON_KEYS = ["onkeydown", "onkeyup", "onkeypress"];
+  const ON_PTR_PROPS = ["onclick", "onmousedown", "onpointerdown"];
   const countMut = (records) => { st.mut += records.length; };
   const visible = (el) => {
     const r = el.getBoundingClientRect();
@@ -58,7 +63,8 @@ PROBE_JS = r"""
   };
   const label = (el) => {
     const t = (el.getAttribute("aria-label") || el.innerText || el.value || el.placeholder ||
-               el.title || el.id || el.tagName.toLowerCase()).trim().replace(/\s+/g, " ");
+               el.title || el.id || (el.classList.length ? "." + el.classList[0] : "") ||
+               el.tagName.toLowerCase()).trim().replace(/\s+/g, " ");
     return t.length > 30 ? t.slice(0, 29) + "…" : t;
   };
   const centre = (el, r) => ({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
@@ -135,6 +141,28 @@ PROBE_JS = r"""
         if (el.tagName === "SELECT" || type === "file" || type === "color") continue;
         const kind = text ? "type" : (type === "checkbox" || type === "radio") ? "toggle" : "click";
         actions.push({ el, kind, label: label(el), ...centre(el, r) });
+      }
+      // Elements the page itself listens on (cells of a board, cards), and those with an on* property:
+      // the first of each distinct kind (tag + class), so a 3x3 board costs one click, not nine.
+      const seen = new Set(actions.map((a) => a.el));
+      const kinds = new Set();
+      const own = [...st.targets];
+      for (const el of document.querySelectorAll("body *")) {
+        if (own.length >= 128) break;
+        if (ON_PTR_PROPS.some((k) => typeof el[k] === "function")) own.push(el);
+      }
+      for (const el of own) {
+        if (actions.length >= 8) break;
+        if (seen.has(el) || el.tagName === "CANVAS" || el === document.body || !el.isConnected) continue;
+        if (el.tagName === "A" && !(el.getAttribute("href") || "#").startsWith("#")) continue;
+        if ([...seen].some((s) => s.contains(el) || el.contains(s))) continue;
+        const kind = el.tagName + "." + [...el.classList].sort().join(".");
+        if (kinds.has(kind)) continue;
+        const r = visible(el);
+        if (!r) continue;
+        kinds.add(kind);
+        seen.add(el);
+        actions.push({ el, kind: "click", label: label(el), ...centre(el, r) });
       }
       let canvas = null, area = 0;
       for (const c of document.querySelectorAll("canvas")) {

@@ -48,6 +48,19 @@ CANVAS_CLICK = (
     "const g = c.getContext('2d'); c.addEventListener('mousedown', (e) => {"
     " g.fillStyle = '#c00'; g.fillRect(e.offsetX - 10, e.offsetY - 10, 20, 20); });</script>"
 )
+# A board of plain <div> cells, each given a listener (no button anywhere), and one whose cells do nothing.
+BOARD = (
+    "<style>.cell{display:inline-block;width:60px;height:60px;border:1px solid #000}</style>"
+    + "<div class=cell></div>" * 9
+    + "<script>document.querySelectorAll('.cell').forEach((c) => c.addEventListener('click',"
+    " () => { c.textContent = 'X'; }));</script>"
+)
+DEAD_BOARD = BOARD.replace("c.textContent = 'X';", "")
+# The same board wired through the onclick property instead of addEventListener.
+ONCLICK_BOARD = BOARD.replace(
+    "c.addEventListener('click', () => { c.textContent = 'X'; })",
+    "c.onclick = () => { c.textContent = 'X'; }",
+)
 WIDE = "<div style='width:2000px;height:40px;background:linear-gradient(90deg,#fff,#000)'>wide</div>"
 LONG_TASK = (
     "<h1>slow start</h1><script>setTimeout(() => { const t = performance.now();"
@@ -170,3 +183,18 @@ def test_a_decorative_button_is_not_a_dead_control(qapp, tmp_path) -> None:
     assert report["responds"] is None and report["tried"] == []
     handler = _check(tmp_path, "<button onclick='x = 1'>Click me</button>", "attr.html")
     assert handler["responds"] is False  # it has a handler, and the handler changes nothing
+
+
+@pytest.mark.parametrize("html", [BOARD, ONCLICK_BOARD], ids=["listener", "onclick"])
+def test_a_board_of_plain_cells_is_clicked_once_per_kind(qapp, tmp_path, html) -> None:
+    """A turn-based game is still until played: its cells are clicked, so it is not "never moves"."""
+    report = _check(tmp_path, html)
+    assert report["alive"] is False
+    assert report["responds"] is True
+    assert report["tried"] == ["clicked '.cell': the page changed"]
+
+
+def test_a_board_whose_cells_do_nothing_does_not_respond(qapp, tmp_path) -> None:
+    report = _check(tmp_path, DEAD_BOARD)
+    assert report["responds"] is False
+    assert report["tried"] == ["clicked '.cell': nothing changed"]
