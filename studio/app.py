@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from studio import APP_NAME
@@ -148,14 +149,17 @@ def _run(args: argparse.Namespace) -> int:
     if engine_error:
         window.chat.show_notice(engine_error, "error")
         window.models.show_welcome(f"The model could not be loaded: {engine_error}")  # choose another
-    if controller is not None and model:
-        controller.load(model)
+    # The model loads once the first frame is up: its imports (numpy, mlx...) never delay the window.
+    first_frame: list[Callable[[bool], None]] = []
     if measure:
-        _report_when_shown(window, QTimer)
+        first_frame.append(lambda exposed: _report_shown(window, controller if model else None, exposed))
+    if controller is not None and model:
+        first_frame.append(lambda _exposed: controller.load(model))
     from studio import fileopen
 
     fileopen.install(app, window, getattr(args, "files", None) or [])
     window.show()
+    _after_first_frame(window, QTimer, first_frame)
     try:
         return int(app.exec())
     finally:
@@ -298,8 +302,8 @@ def dispose(window: MainWindow, profile: QWebEngineProfile) -> None:
     dispose_web(profile, [window])
 
 
-def _report_when_shown(window: MainWindow, qtimer: Any) -> None:
-    """Print once the window is exposed and a frame has been painted, then close it (bench/startup.py)."""
+def _after_first_frame(window: MainWindow, qtimer: Any, callbacks: list[Callable[[bool], None]]) -> None:
+    """Run ``callbacks(exposed)`` in order once the window is exposed and its first frame painted."""
     started = time.monotonic()
 
     def check() -> None:
@@ -309,9 +313,36 @@ def _report_when_shown(window: MainWindow, qtimer: Any) -> None:
             qtimer.singleShot(1, check)
             return
         window.repaint()  # the first frame, synchronously
-        cpu = time.process_time()  # CPU seconds of this process so far (threads included)
-        listed = len(window.sidebar.ids()) if window.sidebar is not None else -1
-        print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={cpu:.3f} sidebar={listed}", flush=True)
-        window.close()
+        for callback in callbacks:
+            callback(exposed)
 
     qtimer.singleShot(0, check)
+
+
+def _report_shown(window: MainWindow, controller: GenerationController | None, exposed: bool) -> None:
+    """Print the first frame's time (bench/startup.py), then close the window.
+
+    With ``STUDIO_MEASURE_STARTUP=modules`` also print the top-level modules imported by then, and
+    (when a model is loading) once more after it has loaded, before closing.
+    """
+    cpu = time.process_time()  # CPU seconds of this process so far (threads included)
+    listed = len(window.sidebar.ids()) if window.sidebar is not None else -1
+    print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={cpu:.3f} sidebar={listed}", flush=True)
+    if os.environ.get(MEASURE_ENV) != "modules":
+        window.close()
+        return
+    print(f"STUDIO_MODULES {_top_modules()}", flush=True)
+    if controller is None:
+        window.close()
+        return
+
+    def after_load(*_: object) -> None:
+        print(f"STUDIO_MODULES_LOADED {_top_modules()}", flush=True)
+        window.close()
+
+    controller.loaded.connect(after_load)
+    controller.loadFailed.connect(after_load)
+
+
+def _top_modules() -> str:
+    return ",".join(sorted({name.split(".", 1)[0] for name in list(sys.modules)}))

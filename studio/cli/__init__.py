@@ -34,11 +34,12 @@ def _add_gui_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     return gui
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line: the top options, then one sub-parser per command."""
-    from studio.cli import check, evaluate, extract, generate, library, models
-    from studio.cli import open as open_cmd
+def build_parser(gui_only: bool = False) -> argparse.ArgumentParser:
+    """The whole command line: the top options, then one sub-parser per command.
 
+    Args:
+        gui_only: only the ``gui`` sub-parser (the window's start skips importing the other commands).
+    """
     parser = argparse.ArgumentParser(
         prog="artifacts-studio",
         description="Ask a local code model for something visual; it appears live, sandboxed, exportable.",
@@ -53,16 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the log keeps (default: warning on the console, info in the GUI's log file)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    subs = [
-        _add_gui_parser(sub),
-        generate.add_parser(sub),
-        extract.add_parser(sub),
-        check.add_parser(sub),
-        *library.add_parsers(sub),
-        evaluate.add_parser(sub),
-        models.add_parser(sub),
-        open_cmd.add_parser(sub),
-    ]
+    subs = [_add_gui_parser(sub)]
+    if not gui_only:
+        from studio.cli import check, evaluate, extract, generate, library, models
+        from studio.cli import open as open_cmd
+
+        subs += [
+            generate.add_parser(sub),
+            extract.add_parser(sub),
+            check.add_parser(sub),
+            *library.add_parsers(sub),
+            evaluate.add_parser(sub),
+            models.add_parser(sub),
+            open_cmd.add_parser(sub),
+        ]
     for p in subs:
         add_data_dir(p, top=False)
     return parser
@@ -92,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list[at] not in COMMANDS and args_list[at] not in ("-h", "--help", "--version")
     ):
         args_list.insert(min(at, len(args_list)), "gui")
-    args = build_parser().parse_args(args_list)
+    gui = at < len(args_list) and args_list[at] == "gui"
+    args = build_parser(gui_only=gui).parse_args(args_list)
     _set_log_level(args.log_level)
     if args.command == "history":
         from studio.cli.library import history_main

@@ -88,7 +88,7 @@ class MLXEngine(ThreadedEngine):
         self.prefill_step_size = prefill_step_size
         self.use_prompt_cache = prompt_cache
         self._hf_cache_dir = hf_cache_dir
-        self.prompt_lookup = prompt_lookup if prompt_lookup is not None else _has_metal()
+        self.prompt_lookup = prompt_lookup  # None: on with Metal (decided at use: mlx loads late)
         self.draft_model = draft_model
         self.num_draft_tokens = max(1, num_draft_tokens)
         self.draft_stats = DraftStats()  # of the last answer (prompt lookup)
@@ -262,7 +262,8 @@ class MLXEngine(ThreadedEngine):
         error: str | None = None
         self.draft_stats = DraftStats()
         stream: Any
-        if self.prompt_lookup and self._draft is None and can_trim_prompt_cache(cache):
+        lookup = self.prompt_lookup if self.prompt_lookup is not None else _has_metal()
+        if lookup and self._draft is None and can_trim_prompt_cache(cache):
             stream = lookup_stream(
                 self._model,
                 self._tokenizer,
