@@ -35,10 +35,11 @@ lib.add_version(cid, kind="html", title="Monthly sales", source=page, message_id
 lib.close()
 PYEOF
 
-Xvfb :99 -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
+D="${SMOKE_DISPLAY:-:99}"  # another display number where :99 is taken
+Xvfb "$D" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB=$!
 trap 'kill "$XVFB" 2>/dev/null || true; rm -rf "$T"' EXIT
-export DISPLAY=:99 QT_QPA_PLATFORM=xcb QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
+export DISPLAY="$D" QT_QPA_PLATFORM=xcb QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
 sleep 1
 if command -v gtk-launch >/dev/null; then
   gtk-launch artifacts-studio
