@@ -4,12 +4,14 @@
    the app prints the wall-clock time once the first event-loop turn after ``show()`` has run.
    The figure is that time minus the moment just before the process was spawned (interpreter start,
    imports, QApplication, web profile, window, show). Median of several runs; the first run is
-   reported apart (coldest page cache).
+   reported apart (coldest page cache). The baseline row is a bare PySide6 window holding one
+   QWebEngineView, measured the same way in the same run (launches interleaved with the app's, so
+   both see the same machine load); the ratio app / baseline is printed (target <= 1.3).
 2. Idle memory: a child builds the same window with the scripted engine (tests/gui/scripted.py),
    streams corpus case 01 into it, waits for the final preview, then idles; the parent sums PSS
    from /proc/<pid>/smaps_rollup over the child and every descendant (QtWebEngineProcess...).
 
-Usage: python bench/startup.py [--runs 7] [--no-memory] [--platform offscreen]
+Usage: python bench/startup.py [--runs 7] [--no-memory] [--platform offscreen] [--model "PATH [--engine E]"]
 """
 
 from __future__ import annotations
@@ -25,6 +27,36 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_STARTUP_S = 1.0
+TARGET_RATIO = 1.3
+APP_ROW = "python -m studio (cli) -> shown"
+BASELINE_ROW = "bare QWebEngineView window -> shown"
+
+# The baseline: the least a QtWebEngine window costs (same flags, same report as the app's).
+BASELINE = """
+import time
+import PySide6.QtWebEngineWidgets
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWebEngineWidgets import QWebEngineView
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+app = QApplication(["baseline"])
+window = QMainWindow()
+window.setCentralWidget(QWebEngineView())
+window.resize(1200, 800)
+started = time.monotonic()
+def check():
+    handle = window.windowHandle()
+    exposed = handle is not None and handle.isExposed()
+    if not exposed and time.monotonic() - started < 10:
+        QTimer.singleShot(1, check)
+        return
+    window.repaint()
+    print(f"STUDIO_SHOWN {time.time():.6f} exposed={exposed} cpu={time.process_time():.3f}", flush=True)
+    window.close()
+QTimer.singleShot(0, check)
+window.show()
+app.exec()
+"""
 TARGET_PSS_MB = 300.0
 
 
@@ -52,31 +84,44 @@ def _one_launch(cmd: list[str], env: dict[str, str]) -> tuple[float, float, floa
     raise RuntimeError(f"no STUDIO_SHOWN line (rc={out.returncode}):\n{out.stdout}\n{out.stderr[-2000:]}")
 
 
-def measure_startup(runs: int, platform: str) -> list[tuple[str, float, float, float, float]]:
-    """Rows of (what, first run, median of the rest, exit median, CPU median) in seconds."""
+def measure_startup(
+    runs: int, platform: str, model: list[str] | None = None
+) -> list[tuple[str, float, float, float, float]]:
+    """Rows of (what, first run, median of the rest, exit median, CPU median) in seconds.
+
+    The commands take turns launch by launch, so a change in the machine's load touches every row.
+    """
     env = _env(platform)
     py = sys.executable
     commands = {
         "python -c pass (interpreter only)": [py, "-c", "pass"],
-        "python -m studio (cli) -> shown": [py, "-m", "studio"],
+        BASELINE_ROW: [py, "-c", BASELINE],
+        APP_ROW: [py, "-m", "studio"],
     }
-    rows = []
-    for what, cmd in commands.items():
-        shown, total, cpu = [], [], []
-        for _ in range(runs):
+    if model:  # the window with a model to load (it loads once the first frame is up)
+        commands["python -m studio --model M -> shown"] = [py, "-m", "studio", "--model", *model]
+    samples: dict[str, list[tuple[float, float, float]]] = {what: [] for what in commands}
+    for _ in range(runs):
+        for what, cmd in commands.items():
             if cmd[-1] == "pass":
                 t0 = time.time()
                 subprocess.run(cmd, env=env, check=True)
-                s = t = time.time() - t0
-                c = float("nan")
+                s = time.time() - t0
+                samples[what].append((s, s, float("nan")))
             else:
-                s, t, c = _one_launch(cmd, env)
-            shown.append(s)
-            total.append(t)
-            cpu.append(c)
+                samples[what].append(_one_launch(cmd, env))
+    rows = []
+    for what, got in samples.items():
+        shown = [g[0] for g in got]
         rest = shown[1:] or shown
         rows.append(
-            (what, shown[0], statistics.median(rest), statistics.median(total), statistics.median(cpu))
+            (
+                what,
+                shown[0],
+                statistics.median(rest),
+                statistics.median(g[1] for g in got),
+                statistics.median(g[2] for g in got),
+            )
         )
     return rows
 
@@ -178,6 +223,7 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--model", help='also launch with a model: --model "PATH [--engine E]"')
     p.add_argument("--idle-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.idle_child:
@@ -187,9 +233,13 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"load average before: {load:.2f} (timings are only comparable on an idle machine)")
     print(f"{'launch -> shown':<40} {'first s':>8} {'median s':>9} {'exit s':>7} {'app CPU s':>10}")
-    for what, first, median, total, cpu in measure_startup(args.runs, args.platform):
+    rows = measure_startup(args.runs, args.platform, args.model.split() if args.model else None)
+    for what, first, median, total, cpu in rows:
         print(f"{what:<40} {first:8.3f} {median:9.3f} {total:7.3f} {cpu:10.3f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    medians = {r[0]: r[2] for r in rows}
+    ratio = medians[APP_ROW] / medians[BASELINE_ROW]
+    print(f"app / baseline (medians): {ratio:.2f}x  (target <= {TARGET_RATIO:.1f}x)")
     print(f"target: window shown < {TARGET_STARTUP_S:.1f} s")
     if args.no_memory:
         return 0

@@ -13,7 +13,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from studio.core.markdown_render import COPY_SCHEME, IncrementalRenderer
 from studio.ui.theme import rich_css
 
 log = logging.getLogger(__name__)
@@ -106,6 +105,8 @@ class MarkdownSegment(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        from studio.core.markdown_render import IncrementalRenderer  # markdown-it loads with the first answer
+
         self._renderer = IncrementalRenderer()
         self._box = QVBoxLayout(self)
         self._box.setContentsMargins(0, 0, 0, 0)
@@ -119,6 +120,8 @@ class MarkdownSegment(QWidget):
 
     def restyle(self) -> None:
         """Render the markdown again with the current theme's colours (code blocks too)."""
+        from studio.core.markdown_render import IncrementalRenderer
+
         text, self._text = self._text, None
         self._renderer = IncrementalRenderer()
         self._drop_stable()
@@ -184,6 +187,8 @@ class MarkdownSegment(QWidget):
         return self._renderer.codes.get(key)
 
     def _on_link(self, href: str) -> None:
+        from studio.core.markdown_render import COPY_SCHEME
+
         if href.startswith(COPY_SCHEME):
             code = self.code(href.removeprefix(COPY_SCHEME))
             if code is not None:
