@@ -16,7 +16,17 @@ import pytest
 from tiny_model import build_tiny_model
 
 # What the first frame must not wait for (issue: engines, huggingface_hub, numpy and mlx load later).
-LATE = {"numpy", "mlx", "mlx_lm", "huggingface_hub", "transformers", "tokenizers", "llama_cpp", "torch"}
+LATE = {
+    "numpy",
+    "mlx",
+    "mlx_lm",
+    "huggingface_hub",
+    "transformers",
+    "tokenizers",
+    "llama_cpp",
+    "torch",
+    "httpx2",
+}
 
 pytestmark = pytest.mark.slow
 
