@@ -39,6 +39,8 @@ class Settings:
         draft_model: a small model folder or repo id drafting for the loaded one (MLX, CUDA; the catalog
             pairs Qwen2.5-Coder-0.5B with 7B/14B/32B), or None.
         theme: the look: "system" (follow the platform's light or dark mode), "light" or "dark".
+        model_access: the user's answer per artifact id to "may it use the model?" (window.studio);
+            an artifact not listed is asked on its first call. The Settings dialog forgets them.
         extra: keys this version does not know, kept as they were.
     """
 
@@ -54,6 +56,7 @@ class Settings:
     prompt_lookup: bool | None = None
     draft_model: str | None = None
     theme: str = "system"
+    model_access: dict[str, bool] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +70,8 @@ class Settings:
             raise ValueError("auto_fix must be between 0 and 3")
         if self.theme not in ("system", "light", "dark"):
             raise ValueError("theme must be system, light or dark")
+        if not all(isinstance(k, str) and isinstance(v, bool) for k, v in self.model_access.items()):
+            raise ValueError("model_access must map artifact ids to true or false")
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "extra"}
@@ -86,6 +91,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "prompt_lookup": (bool, type(None)),
     "draft_model": (str, type(None)),
     "theme": (str,),
+    "model_access": (dict,),
 }
 
 
