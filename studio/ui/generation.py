@@ -34,6 +34,7 @@ class _Request:
     pending: list[str] = field(default_factory=list)
     last: Chunk | None = None
     done: bool = False
+    background: bool = False  # gives way to a chat answer (GenerationController.generate)
 
 
 class _Worker(QObject):
@@ -141,6 +142,9 @@ class GenerationController(QObject):
         super().__init__(parent)
         self.engine = engine
         self._req: _Request | None = None
+        self._next: tuple[str, list[ChatMessage], GenerationParams] | None = (
+            None  # waits for a background call
+        )
         self._loading = False
         self._closed = False
         self._thread = QThread()
@@ -162,8 +166,8 @@ class GenerationController(QObject):
 
     @property
     def busy(self) -> bool:
-        """True while an answer is being generated."""
-        return self._req is not None
+        """True while an answer is being generated (or waits for a background call to give way)."""
+        return self._req is not None or self._next is not None
 
     @property
     def is_loading(self) -> bool:
@@ -188,22 +192,58 @@ class GenerationController(QObject):
         self._doLoad.emit(path)
 
     def generate(
-        self, request_id: str, messages: Sequence[ChatMessage], params: GenerationParams | None = None
+        self,
+        request_id: str,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams | None = None,
+        *,
+        background: bool = False,
     ) -> bool:
-        """Start an answer on the worker thread; False when one is already running."""
-        if self._closed or self._req is not None:
+        """Start an answer on the worker thread; False when one is already running.
+
+        Args:
+            background: a call that gives way (an artifact's model call): a chat answer asked for while
+                it runs cancels it and starts as soon as it has ended (True is returned for the answer).
+        """
+        if self._closed:
             return False
-        self._req = _Request(request_id)
-        self._timer.start()
-        self.started.emit(request_id)
-        self._doGenerate.emit(self._req, list(messages), params or GenerationParams())
+        if self._req is not None:
+            if background or not self._req.background or self._next is not None:
+                return False
+            self._next = (request_id, list(messages), params or GenerationParams())
+            self._cancel(self._req)
+            return True
+        self._start(request_id, list(messages), params or GenerationParams(), background)
         return True
 
-    def stop(self) -> None:
-        """Stop the answer in flight; it ends with finish_reason "cancelled" within one token."""
+    def _start(
+        self, request_id: str, messages: list[ChatMessage], params: GenerationParams, background: bool = False
+    ) -> None:
+        self._req = _Request(request_id, background=background)
+        self._timer.start()
+        self.started.emit(request_id)
+        self._doGenerate.emit(self._req, messages, params)
+
+    def stop(self, request_id: str | None = None) -> None:
+        """Stop the answer in flight; it ends with finish_reason "cancelled" within one token.
+
+        Args:
+            request_id: stop only this request (None: whatever runs, and a chat answer waiting for it).
+        """
+        waiting = self._next
+        if waiting is not None and request_id in (None, waiting[0]):
+            self._next = None  # it never started: it ends now, cancelled
+            QTimer.singleShot(
+                0, self, lambda: self.finished.emit(waiting[0], Chunk(finish_reason="cancelled"))
+            )
+            if request_id is not None:
+                return
         req = self._req
-        if req is None:
+        if req is None or (request_id is not None and req.request_id != request_id):
             return
+        self._cancel(req)
+
+    def _cancel(self, req: _Request) -> None:
         req.cancel.cancel()
         try:
             self.engine.cancel()
@@ -225,6 +265,7 @@ class GenerationController(QObject):
             log.error("the engine thread did not stop within %d ms; leaving it behind", timeout_ms)
             _STRANDED.append(self._thread)  # never destroy a running QThread (that aborts the process)
         self._req = None
+        self._next = None
 
     # -- from the worker -----------------------------------------------------------------
 
@@ -256,6 +297,9 @@ class GenerationController(QObject):
             self.delta.emit(req.request_id, text)
         self._req = None
         self.finished.emit(req.request_id, last or Chunk(finish_reason="error", error="no output"))
+        waiting, self._next = self._next, None
+        if waiting is not None and not self._closed and self._req is None:
+            self._start(*waiting)
 
     @Slot(object)
     def _on_loaded(self, info: object) -> None:

@@ -206,3 +206,50 @@ def test_the_real_mlx_engine_loads_streams_and_stops_through_the_controller(qtbo
     finally:
         ctl.shutdown()
     assert not ctl.worker_thread.isRunning()
+
+
+def test_a_chat_answer_during_a_background_call_cancels_it_and_starts_when_it_ends(
+    qtbot, make_controller
+) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(["b" * 4000, "the chat answer"], chunk_chars=1, delay=0.02)
+    ctl = make_controller(engine)
+    rec = _Recorder(ctl)
+    assert ctl.generate("bridge-1", MESSAGES, background=True)
+    qtbot.waitUntil(lambda: engine.produced > 0, timeout=10000)
+    assert not ctl.generate("bridge-2", MESSAGES, background=True)  # one at a time
+    assert ctl.generate("chat", MESSAGES)  # accepted: it waits for the call to give way
+    assert ctl.busy and not ctl.generate("chat-2", MESSAGES)
+    qtbot.waitUntil(lambda: len(rec.finished) == 2, timeout=20000)
+    assert [(rid, c.finish_reason) for rid, c in rec.finished] == [
+        ("bridge-1", "cancelled"),
+        ("chat", "stop"),
+    ]
+    assert engine.produced < 4000 and not ctl.busy
+
+
+def test_stop_of_one_request_leaves_a_waiting_chat_answer_alone(qtbot, make_controller) -> None:  # type: ignore[no-untyped-def]
+    engine = ScriptedEngine(["b" * 4000, "chat"], chunk_chars=1, delay=0.02)
+    ctl = make_controller(engine)
+    rec = _Recorder(ctl)
+    ctl.generate("bridge-1", MESSAGES, background=True)
+    qtbot.waitUntil(lambda: engine.produced > 0, timeout=10000)
+    ctl.stop("another")  # not running: nothing happens
+    ctl.generate("chat", MESSAGES)
+    ctl.stop("bridge-1")
+    qtbot.waitUntil(lambda: len(rec.finished) == 2, timeout=20000)
+    assert [rid for rid, _ in rec.finished] == ["bridge-1", "chat"] and rec.finished[1][
+        1
+    ].finish_reason == "stop"
+    # Stop while the chat answer still waits: it ends cancelled without ever starting.
+    engine.answers = ["c" * 4000]
+    ctl.generate("bridge-2", MESSAGES, background=True)
+    assert ctl.current_request == "bridge-2"
+    ctl.generate("chat-2", MESSAGES)
+    with qtbot.waitSignals([ctl.finished, ctl.finished], timeout=20000):
+        ctl.stop()
+    qtbot.waitUntil(lambda: len(rec.finished) == 4, timeout=20000)
+    assert {rid: c.finish_reason for rid, c in rec.finished[2:]} == {
+        "bridge-2": "cancelled",
+        "chat-2": "cancelled",
+    }
+    assert not ctl.busy
