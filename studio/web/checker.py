@@ -101,7 +101,8 @@ def check_file(
 
     Returns:
         {loaded, console: [{level, message, line, source}], errors, blocked_requests: [url],
-        blocked_more, console_dropped, blank, hung, alive, responds, overflow, fps, long_tasks, tried,
+        blocked_more, console_dropped, blank, hung, model_calls (window.studio calls: all denied), alive,
+        responds, overflow, fps, long_tasks, tried,
         webgl, environment}; the liveness fields are None when not measured. Bounded: at most
         MAX_ENTRIES console entries of MAX_MESSAGE_CHARS each (page.py) and MAX_BLOCKED blocked
         attempts; the rest are counted.
@@ -114,6 +115,7 @@ def check_file(
     from PySide6.QtCore import QEventLoop, QTimer, QUrl
 
     from studio.core.serving import ArtifactServer
+    from studio.web.bridge import DenyingHost, attach_bridge
     from studio.web.page import update_summary
     from studio.web.preview import HangWatchdog, SandboxView, kill_renderer
     from studio.web.profile import artifact_interceptor, build_artifact_profile
@@ -122,6 +124,8 @@ def check_file(
     app = _ensure_app()
     server = ArtifactServer()
     profile = build_artifact_profile(server)
+    denier = DenyingHost("the check does not run the model")  # no prompt: each call is rejected, reported
+    attach_bridge(profile, denier)
     view = SandboxView(profile, confirm_link=lambda url, parent: False)
     page = view.artifact_page
     console: list[dict] = []
@@ -194,6 +198,7 @@ def check_file(
         "console_dropped": dropped,
         "blank": blank,
         "hung": state["hung"],
+        "model_calls": denier.calls,
         **_live_fields(live, console, text),
     }
 
@@ -272,6 +277,8 @@ def summary(path: Path, report: dict) -> str:
         where = f" (line {item['line']})" if item["line"] else ""
         lines.append(f"  [{item['level']}]{where} {item['message']}")
     lines += [f"  blocked: {url}" for url in report["blocked_requests"]]
+    if report.get("model_calls"):
+        lines.append(f"  model calls: {report['model_calls']} (denied: the check does not run the model)")
     if report.get("blocked_more"):
         lines.append(f"  ... and {report['blocked_more']} more blocked attempts")
     if report.get("alive") is not None:

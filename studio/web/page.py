@@ -13,6 +13,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from studio.core.serving import SCHEME
+from studio.web.bridge import BridgeEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,8 @@ class ArtifactPage(QWebEnginePage):
         self.registerProtocolHandlerRequested.connect(lambda req: req.reject())
         self.desktopMediaRequested.connect(lambda req: req.cancel())
         self.windowCloseRequested.connect(lambda: self._note("warning", "window.close() ignored"))
+        # window.studio's channel to the model; the profile's bridge host answers (web/bridge.py).
+        self.bridge = BridgeEndpoint(self)
 
     def note_user_input(self) -> None:
         """Record a real click/key in the view: only then may a link ask to open outside."""

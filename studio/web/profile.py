@@ -15,6 +15,7 @@ from PySide6.QtWebEngineCore import (
 )
 
 from studio.core.serving import SCHEME, ArtifactServer
+from studio.web.bridge import bridge_scripts
 from studio.web.interceptor import RequestInterceptor
 from studio.web.page import HINTS_JS, UNHANDLED_REJECTION_JS
 from studio.web.scheme import ArtifactSchemeHandler, scheme_registered
@@ -131,6 +132,8 @@ def build_artifact_profile(
         script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
         script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
         script.setRunsOnSubFrames(True)
+        profile.scripts().insert(script)
+    for script in bridge_scripts():  # window.studio (main frame only)
         profile.scripts().insert(script)
 
     profile.downloadRequested.connect(_refuse_download)
