@@ -31,6 +31,7 @@ from studio.ui.answerrunner import AnswerRunner
 from studio.ui.apps import AppsFlow
 from studio.ui.artifactpane import ArtifactPane
 from studio.ui.autofix import AutoFixer, auto_fix_setting
+from studio.ui.bridgeui import install_bridge
 from studio.ui.chatview import ChatView
 from studio.ui.compare import CompareView, open_compare
 from studio.ui.composer import Composer
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
             self.runner, self.prefs, self.splitter, chat=chat, status=status, parent=self, native_dialogs=native_dialogs
         )  # fmt: skip
         self._place_central()
+        self.bridge = install_bridge(self.runner, pane, self.prefs, profile, self)  # window.studio
         self.autofix = AutoFixer(
             s, self.runner, pane, self.composer, auto_fix_setting(self.prefs.saved), self
         )
@@ -249,6 +251,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         save_window(self.settings, self, self.splitter)
+        self.bridge.close()
         self.models.shutdown()
         if self.controller is not None:
             self.controller.shutdown()
@@ -301,6 +304,7 @@ class MainWindow(QMainWindow):
         self.turns.params, self.turns.system_prompt = apply_settings(self.prefs, saved, self.turns.params)
         self.status.set_note("Settings saved (model and engine apply at the next start)")
         self.autofix.set_auto_fixes(auto_fix_setting(saved))
+        self.bridge.consent.answers = dict(saved.model_access)
         interceptor = artifact_interceptor(self.pane_profile)
         if interceptor is not None:
             interceptor.network_default = saved.allow_network

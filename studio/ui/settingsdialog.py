@@ -20,9 +20,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -100,6 +102,15 @@ class SettingsDialog(QDialog):
         self.auto_fix.setValue(settings.auto_fix)
         self.auto_fix.setSuffix(" times")
         self.auto_fix.setToolTip("A failing artifact goes back to the model with its errors, without a click")
+        self._model_access = dict(settings.model_access)
+        self.model_access = QLabel()
+        self.forget_access = QPushButton("Forget")
+        self.forget_access.setToolTip("Artifacts ask again before their next use of the model")
+        self.forget_access.clicked.connect(self._forget_access)
+        access = QHBoxLayout()
+        access.addWidget(self.model_access, 1)
+        access.addWidget(self.forget_access)
+        self._show_access()
 
         self.theme = QComboBox()
         for mode in ("system", "light", "dark"):
@@ -115,6 +126,7 @@ class SettingsDialog(QDialog):
         form.addRow("Network", self.allow_network)
         form.addRow("Auto-fix up to", self.auto_fix)
         form.addRow("Theme", self.theme)
+        form.addRow("Artifacts using the model", access)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -141,7 +153,22 @@ class SettingsDialog(QDialog):
             allow_network=self.allow_network.isChecked(),
             auto_fix=self.auto_fix.value(),
             theme=self.theme.currentData() or "system",
+            model_access=dict(self._model_access),
         )
+
+    def _show_access(self) -> None:
+        allowed = sum(self._model_access.values())
+        denied = len(self._model_access) - allowed
+        self.model_access.setText(
+            f"{allowed} allowed, {denied} denied"
+            if self._model_access
+            else "none remembered (each asks first)"
+        )
+        self.forget_access.setEnabled(bool(self._model_access))
+
+    def _forget_access(self) -> None:
+        self._model_access.clear()
+        self._show_access()
 
     def accept(self) -> None:
         settings = self.value()
