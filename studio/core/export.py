@@ -12,6 +12,8 @@ import json
 import logging
 import re
 
+from studio.core.bridge import EXPORTED
+
 log = logging.getLogger(__name__)
 
 _SHIM = """<script>/* artifacts-studio: embedded data files, served to fetch("data/<name>") offline */
@@ -39,6 +41,19 @@ _SHIM = """<script>/* artifacts-studio: embedded data files, served to fetch("da
   };
 })();
 </script>"""
+
+# window.studio needs the app's model: in an exported file every call rejects with a clear message and
+# ``window.studio.available`` is false, so the page can show a fallback (core/bridge.py: EXPORTED).
+_STUDIO_STUB = """<script>/* artifacts-studio: window.studio needs the app; here it rejects */
+(() => {
+  if (window.studio) return;
+  const fail = () => Promise.reject(new Error(%s));
+  const stream = () => ({[Symbol.asyncIterator]() { return this; }, next: fail,
+                         return: () => Promise.resolve({value: undefined, done: true})});
+  window.studio = Object.freeze({available: false, complete: fail, stream});
+})();
+</script>"""
+_USES_STUDIO = re.compile(r"\bstudio\s*(?:\.|\?\.)\s*(?:complete|stream|available)\b")
 
 # What an exported page may do when its artifact's Network toggle was off: run its own inline code
 # and the inlined libraries, read data:/blob: URLs; nothing from or to the network (no fetch, no
@@ -77,6 +92,11 @@ def data_shim(files: dict[str, tuple[str, bytes]]) -> str:
     return _SHIM % json.dumps(table, sort_keys=True).replace("<", "\\u003c")
 
 
+def studio_stub(html: str) -> str:
+    """The <script> that makes ``window.studio`` reject, when ``html`` uses it ('' otherwise)."""
+    return _STUDIO_STUB % json.dumps(EXPORTED) if _USES_STUDIO.search(html) else ""
+
+
 def export_html(
     html: str, files: dict[str, tuple[str, bytes]], *, runtime: bool = True, network: bool = False
 ) -> str:
@@ -91,11 +111,12 @@ def export_html(
             :data:`CSP_META` goes first in <head>, so the page reaches no network in a browser either.
 
     Returns:
-        The page, with the runtime and data embedded, the CSP and then the fetch shim first in <head>.
+        The page, with the runtime and data embedded, the CSP, the fetch shim and (when the page uses
+        it) the rejecting ``window.studio`` first in <head>.
     """
     if runtime:
         html = with_runtime(html)
-    head = ("" if network else CSP_META) + (data_shim(files) if files else "")
+    head = ("" if network else CSP_META) + (data_shim(files) if files else "") + studio_stub(html)
     if not head:
         return html
     for pattern in (_HEAD_OPEN, _HTML_OPEN, _DOCTYPE):

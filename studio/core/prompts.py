@@ -25,7 +25,9 @@ Rules for the artifact:
 into separate style.css or script.js files and never reference local files.
 3. {network_rule}
 4. It runs in a sandboxed preview: no alert/confirm/prompt, no popups, no navigation away, no cookies. \
-localStorage works and persists for this artifact.
+localStorage works and persists for this artifact. The page may use the local model (to summarise, \
+quiz, classify, chat): `await window.studio.complete(prompt, {{max_tokens: 200}})` gives text, \
+`for await (const t of window.studio.stream(prompt))` gives pieces; catch errors (the user may say no).
 5. Make it work on the first try: define every element before the script uses it (put scripts at the \
 end of <body> or wait for DOMContentLoaded), size canvases to the window, handle resize, and keep the \
 animation loop in requestAnimationFrame.
