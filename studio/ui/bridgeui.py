@@ -205,6 +205,7 @@ class BridgeService(QObject):
         self._heard.add(id(ctl))
         ctl.delta.connect(self._on_delta)
         ctl.finished.connect(self._on_finished)
+        ctl.loaded.connect(lambda _info: self._pump())  # calls made while the model loaded
         key = id(ctl)
         ctl.destroyed.connect(lambda *_a: self._heard.discard(key))
         self._pump()
