@@ -25,9 +25,7 @@ Rules for the artifact:
 into separate style.css or script.js files and never reference local files.
 3. {network_rule}
 4. It runs in a sandboxed preview: no alert/confirm/prompt, no popups, no navigation away, no cookies. \
-localStorage works and persists for this artifact. The page may use the local model (to summarise, \
-quiz, classify, chat): `await window.studio.complete(prompt, {{max_tokens: 200}})` gives text, \
-`for await (const t of window.studio.stream(prompt))` gives pieces; catch errors (the user may say no).
+localStorage works and persists for this artifact.{model_api}
 5. Make it work on the first try: define every element before the script uses it (put scripts at the \
 end of <body> or wait for DOMContentLoaded), size canvases to the window, handle resize, and keep the \
 animation loop in requestAnimationFrame.
@@ -48,6 +46,14 @@ unique) and gives their replacement. Use one block per change, in file order. Fo
 
 Before the code block or the edit blocks write at most two short sentences; after them, at most a short \
 list of what the user can do. For questions that need no artifact, just answer in prose."""
+
+# Tells the model about window.studio (studio/core/bridge.py) in one sentence: each token here costs
+# time to first token on every answer of a small model (bench/bridge.py measures it).
+MODEL_API = (
+    " The page may use the local model (to summarise, quiz, classify, chat): "
+    "`await window.studio.complete(prompt, {max_tokens: 200})` gives text, "
+    "`for await (const t of window.studio.stream(prompt))` gives pieces; catch errors (the user may say no)."
+)
 
 NO_LIBRARIES = (
     "There is no network. Do not load scripts, styles, fonts or images from a CDN or any URL: write "
@@ -74,7 +80,7 @@ def system_prompt(libraries: Sequence[str] = (), extra: str = "") -> str:
         )
     else:
         network_rule = NO_LIBRARIES
-    text = ARTIFACT_CONTRACT.format(network_rule=network_rule)
+    text = ARTIFACT_CONTRACT.format(network_rule=network_rule, model_api=MODEL_API)
     if extra.strip():
         text += "\n\n" + extra.strip()
     return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,21 @@ def test_calls_queue_behind_a_chat_answer_and_a_chat_answer_goes_first(qtbot, mo
     qtbot.waitUntil(lambda: not w.busy, timeout=WAIT_MS)
     assert engine.requests[-1][-1]["content"] == "more"
     assert w.session.answer_text() == "chat again"
+
+
+def test_a_call_made_while_the_model_loads_runs_once_it_is_loaded(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+    engine = ScriptedEngine(["loaded answer"], load_gate=gate)
+    w = model_window(engine)
+    with qtbot.waitSignal(w.controller.loading, timeout=WAIT_MS):
+        w.controller.load("models/scripted")
+    art = Artifact(qtbot, w)
+    w.bridge.consent.set(art.host, True)
+    i = art.call("complete", "hello")
+    qtbot.waitUntil(lambda: w.bridge.waiting == 1, timeout=WAIT_MS)
+    assert engine.requests == [] and not art.record(i)["done"]
+    gate.set()
+    assert art.result(i)["text"] == "loaded answer"
 
 
 def test_another_artifact_shown_ends_the_run_and_cancels_its_generation(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]

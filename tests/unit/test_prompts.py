@@ -28,3 +28,11 @@ def test_changes_are_asked_for_as_search_replace_blocks_with_an_example() -> Non
     assert len(example) == 1  # the example is a block the app itself can apply
     page = '<script>\n  function draw() {\n    ctx.fillStyle = "red";\n  }\n</script>\n'
     assert 'ctx.fillStyle = "blue";' in apply_blocks(page, example).text
+
+
+def test_the_prompt_names_the_model_api_briefly() -> None:
+    from studio.core.prompts import MODEL_API
+
+    text = system_prompt()
+    assert MODEL_API in text and "window.studio.complete(" in text and "window.studio.stream(" in text
+    assert len(MODEL_API) < 300  # every token costs time to first token on a small model
