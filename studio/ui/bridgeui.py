@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from studio.core.bridge import (
@@ -304,6 +304,7 @@ class BridgeBar(QWidget):
         self.setObjectName("bridgeBar")
         self.service = service
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # the title is the artifact's: never markup
         self.label.setWordWrap(True)
         self.allow = QPushButton("Allow")
         self.deny = QPushButton("Deny")

@@ -203,7 +203,9 @@ class BridgeEndpoint(QObject):
 
     @property
     def title(self) -> str:
-        return self.page.title() or self.artifact_id
+        """The page's title (the artifact's own words: one line, at most 60 characters) or its id."""
+        title = " ".join((self.page.title() or self.artifact_id).split())
+        return title if len(title) <= 60 else title[:59] + "…"
 
     @Slot(str)
     def call(self, text: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from studio.core.bridge import EXPORTED, NOT_ALLOWED, RunBudget
@@ -223,6 +223,18 @@ def test_a_call_made_while_the_model_loads_runs_once_it_is_loaded(qtbot, model_w
     assert engine.requests == [] and not art.record(i)["done"]
     gate.set()
     assert art.result(i)["text"] == "loaded answer"
+
+
+def test_the_question_shows_the_artifacts_title_as_plain_text(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
+    w = loaded(qtbot, model_window, ScriptedEngine(["never"]))
+    art = Artifact(qtbot, w)
+    run_js(qtbot, art.page, 'document.title = "<b>Bank</b>\\n" + "x".repeat(500); return 1')
+    qtbot.waitUntil(lambda: art.page.title().startswith("<b>"), timeout=WAIT_MS)
+    art.call("complete", "hello")
+    qtbot.waitUntil(lambda: w.bridge.asking is not None, timeout=WAIT_MS)
+    label = w.bridge.bar.label
+    assert label.textFormat() == Qt.TextFormat.PlainText and "<b>Bank</b>" in label.text()
+    assert len(label.text()) < 160 and "\n" not in label.text()
 
 
 def test_another_artifact_shown_ends_the_run_and_cancels_its_generation(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
