@@ -233,9 +233,7 @@ class GenerationController(QObject):
         waiting = self._next
         if waiting is not None and request_id in (None, waiting[0]):
             self._next = None  # it never started: it ends now, cancelled
-            QTimer.singleShot(
-                0, self, lambda: self.finished.emit(waiting[0], Chunk(finish_reason="cancelled"))
-            )
+            self.finished.emit(waiting[0], Chunk(finish_reason="cancelled"))
             if request_id is not None:
                 return
         req = self._req
