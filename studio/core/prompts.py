@@ -50,9 +50,9 @@ list of what the user can do. For questions that need no artifact, just answer i
 # Tells the model about window.studio (studio/core/bridge.py) in one sentence: each token here costs
 # time to first token on every answer of a small model (bench/bridge.py measures it).
 MODEL_API = (
-    " The page may use the local model (to summarise, quiz, classify, chat): "
-    "`await window.studio.complete(prompt, {max_tokens: 200})` gives text, "
-    "`for await (const t of window.studio.stream(prompt))` gives pieces; catch errors (the user may say no)."
+    " The page may call the local model (to summarise, quiz, classify, chat): "
+    "`await window.studio.complete(prompt)` returns text, `window.studio.stream(prompt)` yields pieces; "
+    "catch errors (the user may refuse)."
 )
 
 NO_LIBRARIES = (
