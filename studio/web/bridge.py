@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Protocol
 
+import shiboken6
 from PySide6.QtCore import QFile, QIODevice, QObject, Signal, Slot
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
@@ -174,6 +175,7 @@ class BridgeEndpoint(QObject):
 
     Args:
         page: the artifact page (the endpoint is its child).
+        profile: the page's profile (whose host answers).
 
     Attributes:
         run: counts the page's loads; answers for calls of an earlier run are dropped.
@@ -184,16 +186,19 @@ class BridgeEndpoint(QObject):
 
     answer = Signal(str)
 
-    def __init__(self, page: QWebEnginePage) -> None:
+    def __init__(self, page: QWebEnginePage, profile: QWebEngineProfile) -> None:
         super().__init__(page)
         self.page = page
+        # Never page.profile(): PySide then ties the profile's wrapper to the page, and deleting the
+        # page invalidates it (the SandboxView keeps its profile for the same reason).
+        self.profile = profile
         self.run = 0
         self._open: set[int] = set()  # calls of this run not answered yet
         self.channel = QWebChannel(self)
         self.channel.registerObject("studioBridge", self)
         page.setWebChannel(self.channel, QWebEngineScript.ScriptWorldId.ApplicationWorld)
         page.loadStarted.connect(self.end_run)
-        page.destroyed.connect(self.end_run)
+        page.destroyed.connect(self._page_gone)
 
     @property
     def artifact_id(self) -> str:
@@ -210,7 +215,7 @@ class BridgeEndpoint(QObject):
     @Slot(str)
     def call(self, text: str) -> None:
         """One request from the page (JSON text; untrusted)."""
-        host = bridge_host(self.page.profile())
+        host = self._host()
         cancel_id = _cancel_id(text)
         if cancel_id is not None:
             if cancel_id in self._open and host is not None:
@@ -264,12 +269,15 @@ class BridgeEndpoint(QObject):
         """The page reloads, loads another page or goes: its calls end, unanswered."""
         self.run += 1
         self._open.clear()
-        try:
-            host = bridge_host(self.page.profile())
-        except RuntimeError:  # the page is being deleted
-            host = None
+        host = self._host()
         if host is not None:
             host.run_ended(self)
+
+    def _page_gone(self) -> None:
+        self.end_run()
+
+    def _host(self) -> BridgeHost | None:
+        return bridge_host(self.profile) if shiboken6.isValid(self.profile) else None
 
     def _send(self, call_id: int, kind: str, text: str) -> None:
         self.answer.emit(json.dumps({"id": call_id, "type": kind, "text": text}))

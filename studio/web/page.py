@@ -203,7 +203,7 @@ class ArtifactPage(QWebEnginePage):
         self.desktopMediaRequested.connect(lambda req: req.cancel())
         self.windowCloseRequested.connect(lambda: self._note("warning", "window.close() ignored"))
         # window.studio's channel to the model; the profile's bridge host answers (web/bridge.py).
-        self.bridge = BridgeEndpoint(self)
+        self.bridge = BridgeEndpoint(self, profile)
 
     def note_user_input(self) -> None:
         """Record a real click/key in the view: only then may a link ask to open outside."""
