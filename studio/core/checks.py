@@ -43,18 +43,26 @@ _ENV_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("storage", re.compile(r"quotaexceedederror|exceeded the quota|quota (?:has been )?exceeded", re.I)),
+    (
+        "model",  # window.studio refused by the user, the check or an exported file (core/bridge.py)
+        re.compile(
+            r"window\.studio(?: is only available inside|: (?:the user did not allow|the user stopped|stopped by "
+            r"the user|the check does not run|the model is not available|no model is loaded|the artifact's run))"
+        ),
+    ),
 )
 
 ENV_MESSAGES = {
     "webgl": "This machine gave the artifact no WebGL (3D graphics) context.",
     "audio": "The artifact's sound waits for a click in the preview (browsers block audio until then).",
     "storage": "The artifact's storage is full: use Reset state to clear what it saved.",
+    "model": "The artifact's calls to the model were refused or stopped (Settings lists what you allowed).",
 }
 """One line for the user per environment issue (the model is never asked to fix these)."""
 
 
 def environment_issue(message: str) -> str | None:
-    """The environment issue a console message reports ("webgl", "audio", "storage"), else None."""
+    """The environment issue a console message reports ("webgl", "audio", "storage", "model"), else None."""
     for kind, pattern in _ENV_PATTERNS:
         if pattern.search(message):
             return kind

@@ -101,3 +101,26 @@ def test_consent_is_remembered_per_artifact_and_kept_in_the_settings() -> None:
     assert from_json(Settings(model_access={"x": True}).to_json()).model_access == {"x": True}
     assert from_json({"model_access": {"quiz": "yes"}}).model_access == {}  # a bad value: the default
     assert from_json({"model_access": ["quiz"]}).model_access == {}
+
+
+def test_a_refused_model_call_is_the_environments_not_the_models_to_fix() -> None:
+    from studio.core.bridge import EXPORTED, NOT_ALLOWED
+    from studio.core.checks import environment_issue
+    from studio.ui.bridgeui import NO_MODEL, RUN_ENDED, STOPPED
+    from studio.web.bridge import NOT_HERE
+
+    for message in (
+        NOT_ALLOWED,
+        EXPORTED,
+        NOT_HERE,
+        STOPPED,
+        RUN_ENDED,
+        NO_MODEL,
+        "window.studio: the check does not run the model",
+    ):
+        assert environment_issue(f"Uncaught (in promise) Error: {message}") == "model", message
+    for bug in (
+        "window.studio: max_tokens must be a positive number",
+        "window.studio: this run's token budget is spent",
+    ):
+        assert environment_issue(f"Uncaught (in promise) Error: {bug}") is None  # the artifact's own bug
