@@ -17,7 +17,10 @@ from PySide6.QtWebEngineCore import QWebEngineProfile
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
 from studio import APP_NAME
+from studio.core.serving import host_for
 from studio.core.standalone import standalone_html
+from studio.ui.bridgeui import BridgeBar, BridgeService
+from studio.web.bridge import bridge_host
 from studio.web.preview import HangWatchdog, SandboxView
 from studio.web.unload import BLANK
 
@@ -81,6 +84,8 @@ class AppWindow(QMainWindow):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
         box.addWidget(self.hung_bar)
+        if isinstance(service := bridge_host(profile), BridgeService):  # window.studio's question and Stop
+            box.addWidget(BridgeBar(service, body, only=host_for(artifact_id)))
         box.addWidget(self.view, 1)
         self.setCentralWidget(body)
         for text, keys, slot in (("Reload", QKeySequence.StandardKey.Refresh, self.reload),

@@ -297,12 +297,16 @@ class BridgeBar(QWidget):
     Args:
         service: whose question and activity it shows.
         parent: the Qt parent.
+        only: show only this artifact's (its origin's host; an app window's bar), None: every one.
     """
 
-    def __init__(self, service: BridgeService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, service: BridgeService, parent: QWidget | None = None, *, only: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("bridgeBar")
         self.service = service
+        self.only = only
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # the title is the artifact's: never markup
         self.label.setWordWrap(True)
@@ -326,15 +330,23 @@ class BridgeBar(QWidget):
         self._refresh()
 
     def _ask(self, artifact_id: str, title: str) -> None:
+        if self.only in (None, artifact_id):
+            self._question(title)
+
+    def _question(self, title: str) -> None:
         self.label.setText(f"“{title}” wants to use the model. Its prompts stay on this computer.")
         self._show(asking=True)
 
+    def _mine(self, job: _Job | None) -> bool:
+        return job is not None and self.only in (None, job.artifact_id)
+
     def _refresh(self) -> None:
-        if self.service.asking is not None:
-            self._ask(self.service.asking.artifact_id, self.service.asking.title)
+        asking = self.service.asking
+        if asking is not None and self._mine(asking):
+            self._question(asking.title)
             return
         job = self.service.current
-        if job is None:
+        if job is None or not self._mine(job):
             self.hide()
             return
         self.label.setText(f"“{job.title}” is using the model")

@@ -237,6 +237,27 @@ def test_the_question_shows_the_artifacts_title_as_plain_text(qtbot, model_windo
     assert len(label.text()) < 160 and "\n" not in label.text()
 
 
+def test_an_app_window_gets_the_bridge_and_its_own_question(qtbot, model_window, artifact_server) -> None:  # type: ignore[no-untyped-def]
+    from studio.ui.appwindow import AppWindow
+    from studio.ui.bridgeui import BridgeBar
+
+    w = loaded(qtbot, model_window, ScriptedEngine(["app answer"]))
+    app = AppWindow(artifact_server, w.pane_profile, "quiz-app", "Quiz maker", PAGE)
+    app.show()
+    try:
+        page = app.page
+        qtbot.waitUntil(lambda: run_js(qtbot, page, "return typeof window.go") == "function", timeout=WAIT_MS)
+        run_js(qtbot, page, 'window.go("complete", "hi"); return 1')
+        (bar,) = app.findChildren(BridgeBar)
+        qtbot.waitUntil(lambda: bar.isVisible() and bar.allow.isVisible(), timeout=WAIT_MS)
+        bar.allow.click()
+        qtbot.waitUntil(lambda: run_js(qtbot, page, "return window.log[0].done"), timeout=WAIT_MS)
+        assert run_js(qtbot, page, "return window.log[0].text") == "app answer"
+        assert w.bridge.consent.get(host_for("quiz-app")) is True
+    finally:
+        app.close()
+
+
 def test_another_artifact_shown_ends_the_run_and_cancels_its_generation(qtbot, model_window) -> None:  # type: ignore[no-untyped-def]
     engine = ScriptedEngine(["w" * 4000], chunk_chars=1, delay=0.05)
     w = loaded(qtbot, model_window, engine)
