@@ -248,7 +248,7 @@ def test_broken_streams_end_with_an_error_chunk(
     server.cfg.mode = mode
     t0 = time.perf_counter()
     got, last = run(engine)
-    assert time.perf_counter() - t0 < 3
+    assert time.perf_counter() - t0 < 10  # the 1 s stall timeout fired, not a hang (room for a loaded box)
     assert (got, last.finish_reason) == (text, "error")
     assert last.error is not None and message in last.error and "\n" not in last.error
     assert last.generated_tokens == len(text and server.cfg.pieces[: 2 if mode != "error" else 1])

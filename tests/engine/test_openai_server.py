@@ -144,7 +144,9 @@ def test_cancel_mid_stream_disconnects_and_the_server_serves_on(
             threading.Thread(target=token.cancel).start()
     waited = time.perf_counter() - t_cancel
     assert chunks[-1].finish_reason == "cancelled", chunks[-1]
-    assert waited < 0.5
+    # The answer would run about 40 s; the cancel ended it at once (the bound leaves room for a loaded
+    # machine: the outcome, not the timing, is what is tested; the token count says the same).
+    assert waited < 5
     assert chunks[-1].generated_tokens < 2000
     # The server notices the client is gone when its next write fails.
     deadline = time.monotonic() + 5

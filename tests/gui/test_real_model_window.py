@@ -99,7 +99,8 @@ def test_type_stream_preview_stop_and_regenerate(qtbot, typist: Typist) -> None:
     # 2. No artifact: the chat says so in plain words; the preview keeps the button.
     typist.type_and_send("What is 2 + 2?")
     assert typist.wait_finished() == "stop"
-    assert "4" in w.conversation.path()[-1].content
+    # (what a 135M model answers is not tested, only that a plain answer is not taken for an artifact)
+    assert w.conversation.path()[-1].content.strip() and "```" not in w.conversation.path()[-1].content
     assert typist.notices() == ["Nothing to preview: no renderable artifact in the answer."]
     assert len(w.session.versions) == 1
 
