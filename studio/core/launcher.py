@@ -65,24 +65,17 @@ def desktop_entry(title: str, argv: list[str], *, icon: str = PROGRAM) -> str:
     )
 
 
-def applications_dir() -> Path:
-    """Where a user's own ``.desktop`` entries go: ``$XDG_DATA_HOME/applications``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "applications"
-
-
 def write_desktop_entry(
     artifact_id: str,
     title: str,
+    directory: Path,
     *,
     data_dir: str | os.PathLike[str] | None = None,
-    directory: Path | None = None,
     program: str | None = None,
 ) -> Path:
     """Write ``artifacts-studio-<id>.desktop`` (replacing an earlier one); returns its path. Raises OSError."""
-    folder = directory or applications_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{PROGRAM}-{_slug(artifact_id)}.desktop"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{PROGRAM}-{_slug(artifact_id)}.desktop"
     text = desktop_entry(title, launch_command(artifact_id, data_dir=data_dir, program=program))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -110,15 +103,14 @@ def info_plist(title: str, artifact_id: str, executable: str) -> bytes:
 def write_macos_app(
     artifact_id: str,
     title: str,
+    directory: Path,
     *,
     data_dir: str | os.PathLike[str] | None = None,
-    directory: Path | None = None,
     program: str | None = None,
 ) -> Path:
     """Write ``<title>.app`` (a bundle whose executable runs the open command); returns its path. Raises OSError."""
-    folder = directory or Path.home() / "Applications"
     name = re.sub(r"[/:]+", "-", _clean_title(title))[:80].strip(". ") or "Artifact"
-    app = folder / f"{name}.app"
+    app = directory / f"{name}.app"
     macos = app / "Contents" / "MacOS"
     macos.mkdir(parents=True, exist_ok=True)
     script = macos / "launch"
@@ -132,14 +124,16 @@ def write_macos_app(
 def write_launcher(
     artifact_id: str,
     title: str,
+    directory: Path,
     *,
     data_dir: str | os.PathLike[str] | None = None,
     platform: str | None = None,
 ) -> Path:
-    """The platform's launcher: an app stub on macOS, a ``.desktop`` entry elsewhere. Raises OSError."""
+    """The platform's launcher in ``directory`` (``store.paths.launcher_dir()``): an app stub on macOS,
+    a ``.desktop`` entry elsewhere. Raises OSError."""
     if (platform or sys.platform) == "darwin":
-        return write_macos_app(artifact_id, title, data_dir=data_dir)
-    return write_desktop_entry(artifact_id, title, data_dir=data_dir)
+        return write_macos_app(artifact_id, title, directory, data_dir=data_dir)
+    return write_desktop_entry(artifact_id, title, directory, data_dir=data_dir)
 
 
 __all__ = ["desktop_entry", "launch_command", "write_desktop_entry", "write_launcher", "write_macos_app"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from studio.core.patch_match import Span, find_close, find_exact, find_whitespace, reindent, trim_blank
 
-log = logging.getLogger("studio.patch")
+log = logging.getLogger(__name__)
 
 _HEAD = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")

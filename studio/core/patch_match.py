@@ -13,7 +13,7 @@ import difflib
 import logging
 from dataclasses import dataclass
 
-log = logging.getLogger("studio.patch")
+log = logging.getLogger(__name__)
 
 CLOSE_RATIO = 0.88  # how similar a window must be to the SEARCH lines to count as a close match
 CLOSE_MARGIN = 0.04  # the best window must beat the next best by this much, else it is ambiguous

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from studio.core.conversation import ChatMessage
     from studio.core.livepreview import Version
 
-log = logging.getLogger("studio.patch")
+log = logging.getLogger(__name__)
 
 FENCE = {"html": "html", "svg": "svg", "react": "jsx"}
 FALLBACK_OPENING = "Your edits could not be applied to the current file:"

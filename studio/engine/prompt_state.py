@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from studio.engine.base import ChatMessage
 from studio.engine.prompt_cache import common_prefix
 
-log = logging.getLogger("studio.engine")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIN_PREFIX = 8  # shorter prefixes are not worth a file

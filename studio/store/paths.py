@@ -10,6 +10,7 @@ the saved prompt states) is ``$STUDIO_CACHE_DIR`` or the per-user cache director
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -83,6 +84,15 @@ def window_state_path(config: str | os.PathLike[str] | None = None) -> Path:
 def artifact_state_dir(data: str | os.PathLike[str] | None = None) -> Path:
     """Where artifacts' localStorage and IndexedDB persist, in ``data_dir(data)``."""
     return data_dir(data) / ARTIFACT_STATE_NAME
+
+
+def launcher_dir(platform: str | None = None) -> Path:
+    """Where Save as App writes its launchers: ``~/Applications`` on macOS, else the user's own
+    ``.desktop`` entries, ``$XDG_DATA_HOME/applications`` (``~/.local/share/applications``)."""
+    if (platform or sys.platform) == "darwin":
+        return Path.home() / "Applications"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "applications"
 
 
 def log_dir() -> Path:

@@ -16,7 +16,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Slot
 
 from studio.core.launcher import write_launcher
-from studio.store.paths import DB_NAME
+from studio.store.paths import DB_NAME, launcher_dir
 from studio.ui.appwindow import AppWindow
 from studio.ui.gallery import GalleryWindow
 
@@ -130,7 +130,7 @@ class AppsFlow(QObject):
         lib_path = self.store.library.path
         data_dir = lib_path.parent if lib_path.name == DB_NAME else None
         try:
-            path = write_launcher(version.artifact_id, version.title, data_dir=data_dir)
+            path = write_launcher(version.artifact_id, version.title, launcher_dir(), data_dir=data_dir)
         except OSError as exc:
             self.status.set_note(f"Could not save the app: {exc.strerror or exc}")
             return None

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWebEngineCore import QWebEngineProfile
-from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QWidget
 
 from studio import APP_NAME
 from studio.core.conversation import Conversation
@@ -37,6 +37,7 @@ from studio.ui.compare import CompareView, open_compare
 from studio.ui.composer import Composer
 from studio.ui.exportdialog import ArtifactExport
 from studio.ui.generation import GenerationController
+from studio.ui.layout import chat_and_pane, with_sidebar
 from studio.ui.menus import build_menus
 from studio.ui.modelswitch import ModelSwitcher, model_label
 from studio.ui.settings import open_settings, restore_window, save_window
@@ -114,11 +115,12 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.exporter = ArtifactExport(s, chat, status, self, native_dialogs)
         self.exporter.network_on = lambda: self.pane.network_toggle.isChecked()
-        self.splitter = self._build_splitter()
+        self.splitter = chat_and_pane(chat, self.composer, pane)
         self.models = ModelSwitcher(
             self.runner, self.prefs, self.splitter, chat=chat, status=status, parent=self, native_dialogs=native_dialogs
         )  # fmt: skip
-        self._place_central()
+        self.outer = with_sidebar(self.sidebar, self.models.stack) if self.sidebar is not None else None
+        self.setCentralWidget(self.outer or self.models.stack)
         self.bridge = install_bridge(self.runner, pane, self.prefs, profile, self)  # window.studio
         self.autofix = AutoFixer(
             s, self.runner, pane, self.composer, auto_fix_setting(self.prefs.saved), self
@@ -140,34 +142,6 @@ class MainWindow(QMainWindow):
             self.flow.open_most_recent()
 
     # -- building ------------------------------------------------------------------------
-
-    def _build_splitter(self) -> QSplitter:
-        left = QWidget()
-        box = QVBoxLayout(left)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.chat, 1)
-        box.addWidget(self.composer)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setObjectName("mainSplitter")
-        splitter.addWidget(left)
-        splitter.addWidget(self.pane)
-        splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        return splitter
-
-    def _place_central(self) -> None:
-        if self.sidebar is None:
-            self.setCentralWidget(self.models.stack)
-            return
-        self.sidebar.setMinimumWidth(180)
-        self.outer = QSplitter(Qt.Orientation.Horizontal)
-        self.outer.addWidget(self.sidebar)
-        self.outer.addWidget(self.models.stack)
-        self.outer.setStretchFactor(1, 1)
-        self.outer.setSizes([240, 1160])
-        self.setCentralWidget(self.outer)
 
     def _handlers(self) -> dict[str, Any]:
         t, x = self.turns, self.exporter

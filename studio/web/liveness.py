@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QWidget
 from studio.core.checks import Liveness
 from studio.web.liveness_js import INSTRUMENT_JS, PROBE_JS
 
-log = logging.getLogger("studio.web.liveness")
+log = logging.getLogger(__name__)
 
 ALIVE_MS = 1000  # frames this far apart decide "alive" (one more halfway)
 FPS_MS = 2000  # frames counted over this long

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-log = logging.getLogger("studio.web")
+log = logging.getLogger(__name__)
 
 SOFTWARE_WEBGL_FLAG = "--use-angle=swiftshader-webgl"
 ENV_SWITCH = "STUDIO_SOFTWARE_WEBGL"

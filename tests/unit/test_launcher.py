@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from studio.core import launcher
+from studio.store import paths
 
 HOSTILE = 'Quiz "50%" $HOME `x` \\ end\nsecond line'
 
@@ -98,7 +99,9 @@ def test_macos_stub_has_a_parsable_plist_and_an_executable_script(tmp_path: Path
 def test_write_launcher_picks_the_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert launcher.write_launcher("a1", "A", platform="linux").parent == tmp_path / "xdg" / "applications"
-    assert (
-        launcher.write_launcher("a1", "A", platform="darwin") == tmp_path / "home" / "Applications" / "A.app"
-    )
+    linux, mac = paths.launcher_dir("linux"), paths.launcher_dir("darwin")
+    assert linux == tmp_path / "xdg" / "applications" and mac == tmp_path / "home" / "Applications"
+    assert launcher.write_launcher("a1", "A", linux, platform="linux").suffix == ".desktop"
+    assert launcher.write_launcher("a1", "A", mac, platform="darwin") == mac / "A.app"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert paths.launcher_dir("linux") == tmp_path / "home" / ".local" / "share" / "applications"
