@@ -79,6 +79,9 @@ def main() -> int:
     if model is None:
         raise SystemExit("the real model is not fetched: python scripts/fetch_model.py")
     app = create_application()
+    from studio.ui import theme
+
+    theme.install(app, "light")  # the look the app starts in (the README's shots are light)
     tmp = Path(tempfile.mkdtemp())
     library = Library(tmp / "library.db")
     cid = library.create_conversation("Quiz maker that uses the model")

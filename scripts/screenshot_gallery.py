@@ -42,6 +42,9 @@ def main() -> int:
     from tests.gui.scripted import CORPUS, corpus_answer
 
     app = create_application()
+    from studio.ui import theme
+
+    theme.install(app, "light")  # the look the app starts in (the README's shots are light)
     tmp = Path(tempfile.mkdtemp())
     library = Library(tmp / "library.db")
     ids: dict[str, str] = {}
