@@ -164,6 +164,9 @@ QWidget#chatColumn {{ background: {p.chat_bg}; }}
     font-weight: 700; padding: 0px 2px; }}
 #composer QFrame#chip QToolButton:hover {{ color: {p.error}; }}
 #composer QLabel#refusal {{ color: {p.error}; font-size: 11px; }}
+
+#welcome QLabel#recoLicence {{ color: {p.warn}; }}
+#welcome QLabel#welcomeError, #welcome QLabel#installError {{ color: {p.error}; }}
 """
 
 

@@ -46,8 +46,6 @@ _STYLE = """
 #recoCard { border: 1px solid palette(mid); border-radius: 10px; background: palette(base); }
 #recoHeading { color: palette(highlight); font-size: 11px; font-weight: 600; letter-spacing: 1px; }
 #recoName { font-size: 17px; font-weight: 600; }
-#recoLicence { color: #b06000; }
-#welcomeError, #installError { color: #c5221f; }
 #installNote, #installStep { color: palette(placeholder-text); }
 QPushButton#primary { padding: 8px 18px; font-weight: 600; border: none; border-radius: 6px;
     background: palette(highlight); color: palette(highlighted-text); }
