@@ -31,12 +31,10 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from studio.core.codetheme import CODE_THEMES, code_theme
+
 log = logging.getLogger(__name__)
 
-CODE_BG = "#f4f5f7"
-"""Background of code blocks in the light theme."""
-CODE_THEMES = {"light": ("friendly", CODE_BG), "dark": ("github-dark", "#11151a")}
-"""Per theme: the pygments style and the code background (readable on the chat's background)."""
 MAX_HIGHLIGHT_CHARS = 60_000
 """Longer code blocks are shown unhighlighted (pygments cost grows with the block)."""
 HIGHLIGHT_CHUNK_LINES = 24
@@ -45,24 +43,10 @@ COPY_SCHEME = "copy:"
 """Links ``copy:<key>`` in the HTML ask the view to copy the code block ``codes[key]``."""
 
 _LANG_ALIASES = {"js": "javascript", "ts": "typescript", "sh": "bash", "shell": "bash", "py": "python"}
-_code_theme = "light"
-
-
-def set_code_theme(name: str) -> None:
-    """Colour code blocks for the "light" or "dark" theme from now on (already rendered HTML keeps its colours)."""
-    global _code_theme
-    if name not in CODE_THEMES:
-        raise ValueError(f"unknown code theme {name!r}")
-    _code_theme = name
-
-
-def code_theme() -> str:
-    """The code colours in use: "light" or "dark"."""
-    return _code_theme
 
 
 def _code_bg() -> str:
-    return CODE_THEMES[_code_theme][1]
+    return CODE_THEMES[code_theme()][1]
 
 
 @functools.cache
@@ -103,7 +87,7 @@ def highlight_code(code: str, lang: str) -> str:
 
 
 def _highlight_chunk(chunk: str, lang: str) -> str:
-    return _highlight_themed(chunk, lang, _code_theme)
+    return _highlight_themed(chunk, lang, code_theme())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QObject, Slot
 
-from studio.core.launcher import write_launcher
 from studio.store.paths import DB_NAME, launcher_dir
-from studio.ui.appwindow import AppWindow
-from studio.ui.gallery import GalleryWindow
 
 if TYPE_CHECKING:
     from PySide6.QtWebEngineCore import QWebEngineProfile
@@ -26,6 +23,8 @@ if TYPE_CHECKING:
 
     from studio.core.serving import ArtifactServer
     from studio.core.session import ChatSession
+    from studio.ui.appwindow import AppWindow
+    from studio.ui.gallery import GalleryWindow
     from studio.ui.statusbar import StudioStatusBar
     from studio.ui.storebridge import StoreBridge
 
@@ -71,6 +70,9 @@ class AppsFlow(QObject):
             self.status.set_note("The Gallery needs the library (this session keeps nothing).")
             return None
         if self.gallery is None or not shiboken6.isValid(self.gallery):
+            # loaded when first opened, not before the first frame
+            from studio.ui.gallery import GalleryWindow
+
             self.gallery = GalleryWindow(self.store.writer, self.window)
             self.gallery.conversationRequested.connect(self._open_chat)
             self.gallery.appRequested.connect(self.open_as_app)
@@ -93,6 +95,8 @@ class AppsFlow(QObject):
     @Slot()
     def open_current_as_app(self) -> AppWindow | None:
         """File > Open as App: the artifact on screen in a window of its own."""
+        from studio.ui.appwindow import AppWindow
+
         shown = self.s.shown
         if shown is not None and shown.extraction.artifact is not None:
             return self._show(AppWindow(self.server, self.profile, self.s.artifact_id, shown.artifact.title,
@@ -105,6 +109,8 @@ class AppsFlow(QObject):
     @Slot(str)
     def open_as_app(self, artifact_id: str) -> AppWindow | None:
         """A stored artifact's current version in a window of its own (from the gallery)."""
+        from studio.ui.appwindow import AppWindow
+
         version = self.store.current_version(artifact_id) if self.store is not None else None
         if version is None:
             self.status.set_note("That artifact no longer exists.")
@@ -129,6 +135,8 @@ class AppsFlow(QObject):
             return None
         lib_path = self.store.library.path
         data_dir = lib_path.parent if lib_path.name == DB_NAME else None
+        from studio.core.launcher import write_launcher
+
         try:
             path = write_launcher(version.artifact_id, version.title, launcher_dir(), data_dir=data_dir)
         except OSError as exc:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
+from typing import TYPE_CHECKING
 
-from pygments.lexers import HtmlLexer
-from pygments.styles import get_style_by_name
-from pygments.token import Token, _TokenType
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -22,6 +20,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QResizeEvent,
     QShortcut,
+    QShowEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -37,12 +36,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+if TYPE_CHECKING:
+    from pygments.token import _TokenType
+
 log = logging.getLogger(__name__)
 
 HIGHLIGHT_LIMIT = 300_000  # characters; larger sources are shown plain
 
 
 def _formats(style_name: str = "default") -> dict[_TokenType, QTextCharFormat]:
+    from pygments.styles import get_style_by_name
+
     style = get_style_by_name(style_name)
     out: dict[_TokenType, QTextCharFormat] = {}
     for ttype, spec in style:
@@ -61,8 +65,12 @@ class PygmentsHighlighter(QSyntaxHighlighter):
     """Colours an HTML document (with its inline CSS and JS) using pygments' HtmlLexer."""
 
     def __init__(self, document: QTextDocument) -> None:
+        from pygments.lexers import HtmlLexer
+        from pygments.token import Token
+
         super().__init__(document)
         self.setDocument(None)  # detach: our slot must run before the re-highlight
+        self._root = Token
         self._lexer = HtmlLexer(stripnl=False, ensurenl=False)
         self._formats = _formats()
         self._starts: list[int] = []
@@ -76,7 +84,7 @@ class PygmentsHighlighter(QSyntaxHighlighter):
         self._stale = True
 
     def _format(self, ttype: _TokenType) -> QTextCharFormat | None:
-        while ttype is not Token:
+        while ttype is not self._root:
             fmt = self._formats.get(ttype)
             if fmt is not None and (fmt.foreground().style() != Qt.BrushStyle.NoBrush or fmt.fontItalic()):
                 return fmt
@@ -140,7 +148,8 @@ class SourceEditor(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 2)
-        self.highlighter = PygmentsHighlighter(self.document())
+        # Made when the editor is first shown: pygments (about 45 ms of imports) stays off the first frame.
+        self.highlighter: PygmentsHighlighter | None = None
         self._gutter = _Gutter(self)
         self.blockCountChanged.connect(lambda _n: self._update_margins())
         self.updateRequest.connect(self._update_gutter)
@@ -162,6 +171,12 @@ class SourceEditor(QPlainTextEdit):
             self._gutter.scroll(0, dy)
         else:
             self._gutter.update(0, rect.y(), self._gutter.width(), rect.height())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self.highlighter is None:
+            self.highlighter = PygmentsHighlighter(self.document())
+            self.highlighter.rehighlight()  # now, not on a later turn of the event loop
+        super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from studio.core import markdown_render
+from studio.core import codetheme
 from studio.core.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class ThemeManager(QObject):
             return
         p = DARK if name == "dark" else LIGHT
         _current = p
-        markdown_render.set_code_theme(name)
+        codetheme.set_code_theme(name)  # markdown_render (loaded with the first message) reads it
         self._app.setPalette(qpalette(p))
         self._app.setStyleSheet(stylesheet(p))
         self._applied = name

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from tiny_model import build_tiny_model
 
-# What the first frame must not wait for (issue: engines, huggingface_hub, numpy and mlx load later).
+# What the first frame must not wait for (issue: engines, huggingface_hub, numpy and mlx load later;
+# the chat's markdown and the source editor's highlighter load when first used).
 LATE = {
     "numpy",
     "mlx",
@@ -26,6 +27,8 @@ LATE = {
     "llama_cpp",
     "torch",
     "httpx2",
+    "markdown_it",  # with the first chat message
+    "pygments",  # with the first message or the Source tab
 }
 
 pytestmark = pytest.mark.slow

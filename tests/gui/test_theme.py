@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel
 
-from studio.core import markdown_render
+from studio.core import codetheme
 from studio.store.library import Library
 from studio.store.settings import Settings, load_settings
 from studio.ui import theme
@@ -31,7 +31,7 @@ def themes(qapp) -> Iterator[theme.ThemeManager]:  # type: ignore[no-untyped-def
     qapp.setStyleSheet("")
     qapp.setPalette(QPalette())
     qapp.setStyle(style)
-    markdown_render.set_code_theme("light")
+    codetheme.set_code_theme("light")
     theme._manager, theme._current = None, theme.LIGHT
     shiboken6.delete(manager)
 
@@ -52,7 +52,7 @@ def test_the_theme_follows_the_system_scheme_unless_forced(qapp, themes) -> None
     assert themes.palette_name() == "dark"
     assert qapp.palette().color(window) == QColor(theme.DARK.window)
     assert qapp.styleSheet() != light_sheet and theme.DARK.user_bg in qapp.styleSheet()
-    assert markdown_render.code_theme() == "dark"
+    assert codetheme.code_theme() == "dark"
     assert theme.current() is theme.DARK
 
     themes.set_mode("light")  # forced: the system's changes no longer apply
@@ -130,7 +130,7 @@ def test_a_theme_change_recolours_rendered_code(qtbot, qapp, themes) -> None:  #
         answer = view.message("a1")
         return "".join(label.text() for seg in answer.widgets() for label in getattr(seg, "labels", list)())
 
-    light, dark = (markdown_render.CODE_THEMES[n][1] for n in ("light", "dark"))
+    light, dark = (codetheme.CODE_THEMES[n][1] for n in ("light", "dark"))
     assert light in shown_html() and dark not in shown_html()
     _system(qapp, Qt.ColorScheme.Dark)
     assert dark in shown_html() and light not in shown_html()
