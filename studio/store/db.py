@@ -190,6 +190,8 @@ def open_database(path: Path | str, *, check: bool = True) -> tuple[sqlite3.Conn
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the library folder {path.parent} ({exc.strerror or exc})") from exc
+    if path.is_dir():  # nothing to recover: a folder is in the library file's place
+        raise StoreError(f"cannot open the library: {path} is a folder, not a file (move it aside)")
     recovery: Recovery | None = None
     try:
         return _open_checked(path, check=check), None

@@ -115,6 +115,31 @@ def test_garbage_file_is_moved_aside_and_a_fresh_library_started(tmp_path: Path)
         assert lib.recovery is None and [c.title for c in lib.list_conversations()] == ["works again"]
 
 
+def test_a_folder_in_the_library_files_place_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    (path / "inside").mkdir(parents=True)
+    with pytest.raises(StoreError, match="is a folder, not a file"):
+        Library(path)
+    assert (path / "inside").is_dir()  # nothing moved or deleted
+
+
+def test_the_commands_say_so_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "library.db").mkdir()
+    for cmd in (["history"], ["export", "--conversation", "x", "-o", str(tmp_path / "x.html")]):
+        out = subprocess.run(
+            [sys.executable, "-m", "studio", "--data-dir", str(tmp_path), *cmd],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.strip().count("\n") == 0 and "is a folder, not a file" in out.stderr
+
+
 def test_truncated_real_library_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "library.db"
     with Library(path) as lib:
