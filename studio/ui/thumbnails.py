@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 THUMB_WIDTH, THUMB_HEIGHT = 320, 200  # the stored size (at most; the aspect ratio is kept)
 SETTLE_MS = 700  # a final render is grabbed this long after it came on screen (fonts, first frames)
-BLANK_RETRIES = 5  # a grab of one colour (not painted yet, under load) is taken again this often
+BLANK_RETRIES = 8  # a grab of one colour (not painted yet, under load) is taken again this often,
+BLANK_BACKOFF_MAX_MS = 5000  # each wait twice the one before, at most this: about 27 s in all
 
 
 def encode_thumbnail(
@@ -110,7 +111,7 @@ class ThumbnailTaker(QObject):
     @Slot(str, bool)
     def _on_rendered(self, artifact_id: str, final: bool) -> None:
         if final:
-            self._timer.start()
+            self._timer.start(SETTLE_MS)
 
     def _shown(self) -> tuple[str, str, int] | None:
         """(artifact id, version id, number) of the stored version on screen, else None."""
@@ -189,7 +190,9 @@ class ThumbnailTaker(QObject):
             return
         self._blank[vid] = tries = self._blank.get(vid, 0) + 1
         if tries < BLANK_RETRIES and not self._timer.isActive():
-            self._timer.start()  # the same version, if still on screen, is grabbed again
+            # the same version, if still on screen, is grabbed again, later each time (a loaded machine
+            # can take seconds to paint a page)
+            self._timer.start(min(SETTLE_MS << tries, BLANK_BACKOFF_MAX_MS))
 
     @Slot(str, object)
     def _on_decoded(self, aid: str, images: dict) -> None:
