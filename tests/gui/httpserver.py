@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import threading
 from collections.abc import Iterator
+
+from serving import serving
 
 
 @contextlib.contextmanager
@@ -15,11 +16,5 @@ def counting_server(
     """A threaded HTTP server on 127.0.0.1 whose handler appends each request path to ``server.hits``."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.hits = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, "counting-server"):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
