@@ -66,11 +66,9 @@ class PygmentsHighlighter(QSyntaxHighlighter):
 
     def __init__(self, document: QTextDocument) -> None:
         from pygments.lexers import HtmlLexer
-        from pygments.token import Token
 
         super().__init__(document)
         self.setDocument(None)  # detach: our slot must run before the re-highlight
-        self._root = Token
         self._lexer = HtmlLexer(stripnl=False, ensurenl=False)
         self._formats = _formats()
         self._starts: list[int] = []
@@ -84,7 +82,7 @@ class PygmentsHighlighter(QSyntaxHighlighter):
         self._stale = True
 
     def _format(self, ttype: _TokenType) -> QTextCharFormat | None:
-        while ttype is not self._root:
+        while ttype.parent is not None:  # up to, not including, the root Token
             fmt = self._formats.get(ttype)
             if fmt is not None and (fmt.foreground().style() != Qt.BrushStyle.NoBrush or fmt.fontItalic()):
                 return fmt
